@@ -1,0 +1,254 @@
+"""Typed, validated configuration: the one place user input is checked.
+
+Every value that reaches the engine — from a slider, a URL query string, the
+CLI or a checkpoint file — goes through these dataclasses. Each `__post_init__`
+calls `_check`, so an invalid config can never be constructed and the message
+always says what *is* allowed.
+
+Layout (config → model → trainer, as in pythae):
+  * one small dataclass per model family (`MLPGANConfig`, `DCGANConfig`,
+    `MLPVAEConfig`, `ConvVAEConfig`), holding layer sizes only;
+  * `TrainConfig`: the model's name and its config, the data, the objective and
+    the optimiser settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config value is out of range. The message is meant for end users."""
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool),
+           f"{name} must be a whole number, got {value!r}.")
+    _check(lo <= value <= hi, f"{name} must be between {lo:,} and {hi:,}, got {value:,}.")
+
+
+def _check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    _check(isinstance(value, (int, float)) and not isinstance(value, bool),
+           f"{name} must be a number, got {value!r}.")
+    _check(math.isfinite(value), f"{name} must be finite, got {value!r}.")
+    low_ok = value > lo if lo_open else value >= lo
+    bracket = "(" if lo_open else "["
+    _check(low_ok and value <= hi, f"{name} must be in {bracket}{lo:g}, {hi:g}], got {value:g}.")
+
+
+def _check_widths(name: str, widths: Any, *, allow_empty: bool = False) -> None:
+    _check(isinstance(widths, (tuple, list)), f"{name} must be a list of layer widths, got {widths!r}.")
+    _check(allow_empty or len(widths) >= 1, f"{name} needs at least one hidden layer.")
+    _check(len(widths) <= 8, f"{name} may have at most 8 hidden layers, got {len(widths)}.")
+    for w in widths:
+        _check_int(f"each width in {name}", w, 1, 8192)
+
+
+def _check_choice(name: str, value: Any, choices) -> None:
+    _check(value in choices, f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
+
+
+# ---------------------------------------------------------------------------
+# Model configs: layer sizes only. `image_size`/`channels` come from the data.
+# ---------------------------------------------------------------------------
+
+@dataclass
+class MLPGANConfig:
+    """Linear GAN of seed report 000 (Goodfellow et al. 2014, fully connected)."""
+    latent_dim: int = field(default=2, metadata={"help": "size of the noise vector z"})
+    g_hidden: tuple[int, ...] = field(default=(256, 512, 1024),
+                                      metadata={"help": "generator hidden widths, z → … → 784"})
+    d_hidden: tuple[int, ...] = field(default=(1024, 512, 256),
+                                      metadata={"help": "discriminator hidden widths, 784 → … → 1"})
+    dropout: float = field(default=0.3, metadata={"help": "dropout in the discriminator"})
+    batch_norm: bool = field(default=False, metadata={"help": "batch-norm in the generator's hidden layers"})
+    leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope"})
+    image_size: int = field(default=28, metadata={"help": "side of the square images"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+
+    def __post_init__(self):
+        self.g_hidden, self.d_hidden = tuple(self.g_hidden), tuple(self.d_hidden)
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_widths("g_hidden", self.g_hidden)
+        _check_widths("d_hidden", self.d_hidden)
+        _check_float("dropout", self.dropout, 0.0, 0.9)
+        _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+        _check_int("image_size", self.image_size, 8, 128)
+        _check_int("channels", self.channels, 1, 3)
+
+
+@dataclass
+class DCGANConfig:
+    """Deep convolutional GAN (Radford et al. 2016). 28×28 CPU-sized or 64×64 paper-sized."""
+    latent_dim: int = field(default=64, metadata={"help": "size of the noise vector z"})
+    g_width: int = field(default=32, metadata={"help": "generator feature maps in the last layer (ngf)"})
+    d_width: int = field(default=32, metadata={"help": "discriminator feature maps in the first layer (ndf)"})
+    image_size: int = field(default=28, metadata={"help": "28 (two up-samplings from 7×7) or 64 (paper, four from 4×4)"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+    leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope in D"})
+
+    def __post_init__(self):
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_int("g_width", self.g_width, 4, 512)
+        _check_int("d_width", self.d_width, 4, 512)
+        _check_choice("image_size", self.image_size, (28, 64))
+        _check_int("channels", self.channels, 1, 3)
+        _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+
+
+@dataclass
+class MLPVAEConfig:
+    """Fully connected VAE of seed report 000 (Kingma & Welling 2014)."""
+    latent_dim: int = field(default=2, metadata={"help": "size of the latent code z"})
+    hidden: tuple[int, ...] = field(default=(512, 256),
+                                    metadata={"help": "encoder hidden widths; the decoder mirrors them"})
+    image_size: int = field(default=28, metadata={"help": "side of the square images"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+
+    def __post_init__(self):
+        self.hidden = tuple(self.hidden)
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_widths("hidden", self.hidden)
+        _check_int("image_size", self.image_size, 8, 128)
+        _check_int("channels", self.channels, 1, 3)
+
+
+@dataclass
+class ConvVAEConfig:
+    """Convolutional VAE (seed report 002: 32 and 64 channels)."""
+    latent_dim: int = field(default=16, metadata={"help": "size of the latent code z"})
+    conv_channels: tuple[int, ...] = field(default=(32, 64),
+                                           metadata={"help": "encoder conv channels, each halves the side"})
+    hidden: int = field(default=256, metadata={"help": "width of the dense layer after the convolutions"})
+    image_size: int = field(default=28, metadata={"help": "side of the square images"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+
+    def __post_init__(self):
+        self.conv_channels = tuple(self.conv_channels)
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_widths("conv_channels", self.conv_channels)
+        _check(len(self.conv_channels) <= 2, "conv_channels may have at most 2 layers for 28×28 images.")
+        _check_int("hidden", self.hidden, 1, 8192)
+        _check_int("image_size", self.image_size, 8, 128)
+        _check_int("channels", self.channels, 1, 3)
+
+
+GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
+RECON_LOSS_NAMES = ("bce", "mse")
+DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "mnist-mini")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs. Defaults give a quick, sensible run."""
+    model: str = field(default="mlp-gan", metadata={"help": "model name (see `list-models`)"})
+    model_config: Any = field(default=None, metadata={"help": "the model's own config dataclass"})
+    dataset: str = field(default="mnist", metadata={"help": "dataset name"})
+    data_root: str | None = field(default=None, metadata={"help": "folder with torchvision-layout data"})
+    epochs: int = field(default=5, metadata={"help": "passes over the training images"})
+    batch_size: int = field(default=128, metadata={"help": "images per optimiser step"})
+    images_per_epoch: int | None = field(
+        default=None, metadata={"help": "train on a fixed seeded subset of N images (None = all)"})
+    seed: int = field(default=0, metadata={"help": "seeds weights, noise and shuffling"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
+    # --- GAN objective -----------------------------------------------------
+    gan_loss: str = field(default="non-saturating", metadata={"help": "GAN objective"})
+    lr_g: float = field(default=2e-4, metadata={"help": "generator learning rate"})
+    lr_d: float = field(default=2e-4, metadata={"help": "discriminator learning rate"})
+    beta1: float = field(default=0.5, metadata={"help": "GAN Adam beta1 (0.5, Radford et al.); VAEs use Adam's defaults"})
+    beta2: float = field(default=0.999, metadata={"help": "GAN Adam beta2"})
+    d_steps: int = field(default=1, metadata={"help": "discriminator steps per generator step"})
+    gp_weight: float = field(default=10.0, metadata={"help": "WGAN-GP gradient-penalty weight λ"})
+    # --- VAE objective -----------------------------------------------------
+    lr: float = field(default=1e-3, metadata={"help": "VAE learning rate"})
+    recon_loss: str = field(default="bce", metadata={"help": "VAE reconstruction loss"})
+    beta: float = field(default=1.0, metadata={"help": "weight of the KL term (β-VAE)"})
+    # --- Snapshots -----------------------------------------------------------
+    n_fixed: int = field(default=64, metadata={"help": "fixed-noise samples per epoch grid"})
+    latent_map_size: int = field(default=20, metadata={"help": "n for the n×n latent map (2-D latents)"})
+    val_images: int = field(default=2000, metadata={"help": "held-out images scored each epoch"})
+
+    def __post_init__(self):
+        from .registry import get_model_spec  # late import: registry imports the model configs
+
+        spec = get_model_spec(self.model)  # raises ConfigError for unknown names
+        if self.model_config is None:
+            self.model_config = spec.default_config()
+        elif isinstance(self.model_config, dict):
+            self.model_config = model_config_from_dict(self.model, self.model_config)
+        _check(isinstance(self.model_config, spec.config_cls),
+               f"model_config for {self.model} must be a {spec.config_cls.__name__}.")
+        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        _check_int("epochs", self.epochs, 1, 10_000)
+        _check_int("batch_size", self.batch_size, 1, 8192)
+        if self.images_per_epoch is not None:
+            _check_int("images_per_epoch", self.images_per_epoch, 1, 10_000_000)
+            _check(self.images_per_epoch >= self.batch_size,
+                   f"images_per_epoch ({self.images_per_epoch:,}) must be at least the batch size "
+                   f"({self.batch_size:,}), or an epoch would have no step.")
+        _check_int("seed", self.seed, 0, 2**31 - 1)
+        _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda", "mps")
+                                                 or self.device.startswith("cuda:")),
+               f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}.")
+        _check_choice("gan_loss", self.gan_loss, GAN_LOSS_NAMES)
+        for name in ("lr_g", "lr_d", "lr"):
+            _check_float(name, getattr(self, name), 0.0, 1.0, lo_open=True)
+        _check_float("beta1", self.beta1, 0.0, 0.999)
+        _check_float("beta2", self.beta2, 0.0, 0.99999)
+        _check_int("d_steps", self.d_steps, 1, 20)
+        _check_float("gp_weight", self.gp_weight, 0.0, 1000.0)
+        _check_choice("recon_loss", self.recon_loss, RECON_LOSS_NAMES)
+        _check_float("beta", self.beta, 0.0, 1000.0)
+        _check_int("n_fixed", self.n_fixed, 1, 256)
+        _check_int("latent_map_size", self.latent_map_size, 2, 40)
+        _check_int("val_images", self.val_images, 0, 100_000)
+
+    @property
+    def family(self) -> str:
+        from .registry import get_model_spec
+        return get_model_spec(self.model).family
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (tuples become lists); inverse of `from_dict`."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model_config"}
+        out["model_config"] = dataclasses.asdict(self.model_config)
+        return _jsonable(out)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Build from untrusted data (a checkpoint, a query string): unknown keys are an error."""
+        _check(isinstance(data, dict), "a config must be a mapping of field names to values.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        _check(not unknown, f"unknown config field(s): {', '.join(unknown)}.")
+        return cls(**data)
+
+
+def model_config_from_dict(model: str, data: dict):
+    """Build `model`'s config dataclass from a dict, rejecting unknown keys."""
+    from .registry import get_model_spec
+
+    spec = get_model_spec(model)
+    known = {f.name for f in dataclasses.fields(spec.config_cls)}
+    unknown = sorted(set(data) - known)
+    _check(not unknown, f"{model} has no setting(s) {', '.join(unknown)}; it has {', '.join(sorted(known))}.")
+    return dataclasses.replace(spec.default_config(), **data)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,72 @@
+"""Deep convolutional GAN — Radford, Metz & Chintala 2016 ("DCGAN").
+
+Two sizes from one config:
+  * 28×28 (CPU-sized): z → 7×7 → 14×14 → 28×28 with widths 2·ngf, ngf.
+  * 64×64 (paper / seed report 000): z → 4×4 → 8 → 16 → 32 → 64 with widths
+    8·ngf … ngf, ngf = ndf = 128, latent 100 (pytorch/examples dcgan layout).
+Architecture guidelines from the paper: strided convolutions instead of pooling,
+BatchNorm in both nets (not on G's output or D's input), ReLU in G, LeakyReLU(0.2) in D,
+Tanh output; weights initialised from N(0, 0.02).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import DCGANConfig
+from .base import GAN
+
+
+def _plan(image_size: int) -> tuple[int, list[int]]:
+    """(start side, width multipliers from the smallest feature map up)."""
+    return (7, [2, 1]) if image_size == 28 else (4, [8, 4, 2, 1])
+
+
+class DCGenerator(nn.Module):
+    def __init__(self, cfg: DCGANConfig):
+        super().__init__()
+        self.out_shape = (cfg.channels, cfg.image_size, cfg.image_size)
+        side, mults = _plan(cfg.image_size)
+        w = [m * cfg.g_width for m in mults]
+        # Project z to the smallest feature map with one transposed conv (a 1×1 → side×side "dense" layer).
+        layers: list[nn.Module] = [nn.ConvTranspose2d(cfg.latent_dim, w[0], side, 1, 0, bias=False),
+                                   nn.BatchNorm2d(w[0]), nn.ReLU(True)]
+        for w_in, w_out in zip(w[:-1], w[1:]):  # each doubles the side
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(w[-1], cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) → (B, C, S, S)
+        return self.net(z[:, :, None, None])
+
+
+class DCDiscriminator(nn.Module):
+    def __init__(self, cfg: DCGANConfig):
+        super().__init__()
+        side, mults = _plan(cfg.image_size)
+        w = [m * cfg.d_width for m in reversed(mults)]  # ndf, 2·ndf, …
+        slope = cfg.leaky_slope
+        layers: list[nn.Module] = [nn.Conv2d(cfg.channels, w[0], 4, 2, 1, bias=False), nn.LeakyReLU(slope, True)]
+        for w_in, w_out in zip(w[:-1], w[1:]):  # each halves the side
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(slope, True)]
+        layers += [nn.Conv2d(w[-1], 1, side, 1, 0, bias=False)]  # side×side → 1×1 logit
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, S, S) → (B,) logits
+        return self.net(x).flatten()
+
+
+def _dcgan_init(module: nn.Module) -> None:
+    # Radford et al. §4: "All weights were initialized from a zero-centered Normal distribution
+    # with standard deviation 0.02"; BatchNorm scales around 1.
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build_dcgan(cfg: DCGANConfig) -> GAN:
+    model = GAN(DCGenerator(cfg), DCDiscriminator(cfg), cfg.latent_dim, d_has_batch_stats=True)
+    model.apply(_dcgan_init)
+    return model

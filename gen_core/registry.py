@@ -1,0 +1,53 @@
+"""Model registry: name → (family, config class, builder). No `if name ==` chains."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .config import ConfigError, ConvVAEConfig, DCGANConfig, MLPGANConfig, MLPVAEConfig
+from .models import build_conv_vae, build_dcgan, build_mlp_gan, build_mlp_vae
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str                # "gan" or "vae"
+    title: str                 # for menus
+    config_cls: type
+    build: Callable
+    defaults: dict = field(default_factory=dict)  # overrides of the config class defaults
+    description: str = ""
+
+    def default_config(self):
+        return self.config_cls(**self.defaults)
+
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
+    ModelSpec("mlp-gan", "gan", "Linear GAN (MLP)", MLPGANConfig, build_mlp_gan,
+              description="Fully connected GAN of seed report 000; 2-D latent by default."),
+    ModelSpec("dcgan", "gan", "DCGAN 28×28", DCGANConfig, build_dcgan,
+              description="Convolutional GAN sized to train on a CPU."),
+    ModelSpec("dcgan-64", "gan", "DCGAN 64×64 (paper)", DCGANConfig, build_dcgan,
+              defaults=dict(image_size=64, g_width=128, d_width=128, latent_dim=100),
+              description="Radford et al. sizes (ngf = ndf = 128, latent 100); images resized to 64. Slow on CPU."),
+    ModelSpec("mlp-vae", "vae", "MLP VAE", MLPVAEConfig, build_mlp_vae,
+              description="Fully connected VAE of seed report 000; 2-D latent by default."),
+    ModelSpec("conv-vae", "vae", "Conv VAE", ConvVAEConfig, build_conv_vae,
+              description="Convolutional VAE (32, 64 channels) of seed report 002."),
+]}
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}.") from None
+
+
+def build_model(name: str, model_config=None):
+    """Build model `name` from its config (defaults when None)."""
+    spec = get_model_spec(name)
+    cfg = spec.default_config() if model_config is None else model_config
+    if not isinstance(cfg, spec.config_cls):
+        raise ConfigError(f"{name} needs a {spec.config_cls.__name__}, got {type(cfg).__name__}.")
+    return spec.build(cfg)

@@ -1,0 +1,318 @@
+"""One trainer for both families: plain loops, as in pytorch/examples dcgan and vae.
+
+`Trainer.train_step()` performs one optimiser step of the family's objective and
+records its metrics; at the end of each epoch it scores held-out data and keeps an
+`EpochSnapshot` (fixed-noise samples, reconstructions, latent map, latent scatter).
+The trainer knows nothing about threads or UIs: `runner.TrainingRunner` drives it.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .data import Batcher, ImageData, load_dataset
+from .device import resolve_device
+from .imaging import to_uint8
+from .losses import get_gan_loss, gradient_penalty, vae_loss
+from .registry import build_model, get_model_spec
+from .sampling import latent_map
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite. The model still holds the weights from before that step."""
+
+
+@dataclass
+class EpochSnapshot:
+    """What one finished epoch looked like. Images are uint8 (N, C, H, W) numpy arrays."""
+    epoch: int
+    step: int
+    samples: np.ndarray                          # G(fixed_z) or decode(fixed_z)
+    originals: np.ndarray | None = None          # VAE: fixed real images …
+    reconstructions: np.ndarray | None = None    # … and their reconstructions
+    latent_map: np.ndarray | None = None         # (n*n, C, H, W) when latent_dim == 2
+    latent_means: np.ndarray | None = None       # VAE: (M, latent) float32 means of held-out images
+    latent_labels: np.ndarray | None = None      # (M,) int64 classes of those images
+
+
+@dataclass
+class History:
+    """Append-only metric records. `steps`: one dict per optimiser step; `epochs`: one per epoch."""
+    steps: list[dict] = field(default_factory=list)
+    epochs: list[dict] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Objectives: one per family, chosen through `OBJECTIVES` (no if-chains).
+# ---------------------------------------------------------------------------
+
+def _adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Optimizer:
+    # The fused kernel updates all tensors in one pass: noticeably faster for the many
+    # small parameter tensors of these models. Fall back where a build lacks it.
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+class GANObjective:
+    """Alternating updates of D then G (Goodfellow et al. 2014, Algorithm 1)."""
+    scale = "tanh"  # generators end in Tanh, so real images are scaled to [-1, 1]
+    step_metrics = ("g_loss", "d_loss", "total_loss", "d_real", "d_fake")
+
+    def __init__(self, model, cfg: TrainConfig, device: torch.device, rng: torch.Generator):
+        self.model, self.cfg, self.device, self.rng = model, cfg, device, rng
+        self.loss = get_gan_loss(cfg.gan_loss)
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {
+            "generator": _adam(model.generator.parameters(), cfg.lr_g, betas, device),
+            "discriminator": _adam(model.discriminator.parameters(), cfg.lr_d, betas, device),
+        }
+        self.batches_per_step = cfg.d_steps
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.model.latent_dim, device=self.device, generator=self.rng)
+
+    def _scores(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        D = self.model.discriminator
+        if self.model.d_has_batch_stats:
+            # BatchNorm: real and fake batches must be normalised separately (pytorch/examples dcgan).
+            return D(real), D(fake)
+        # No batch statistics: one forward over [real; fake] gives the same result with
+        # one large matrix product instead of two half-size ones.
+        scores = D(torch.cat([real, fake]))
+        return scores[: real.shape[0]], scores[real.shape[0]:]
+
+    def train_step(self, batches: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        G, D, loss = self.model.generator, self.model.discriminator, self.loss
+        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+
+        # ---- (1) Update D: maximise its objective on real vs generated images ----------
+        D.requires_grad_(True)
+        for i, real in enumerate(batches):
+            if i == len(batches) - 1:
+                fake_full = G(self._noise(real.shape[0]))  # kept with its graph for the G step
+                fake = fake_full.detach()
+            else:
+                with torch.no_grad():
+                    fake = G(self._noise(real.shape[0]))
+            real_scores, fake_scores = self._scores(real, fake)
+            d_loss = loss.d_loss(real_scores, fake_scores)
+            if loss.gradient_penalty:
+                d_loss = d_loss + self.cfg.gp_weight * gradient_penalty(D, real, fake)
+            _check_finite(d_loss, "D loss")
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+
+        # ---- (2) Update G: make D score G(z) as real -----------------------------------
+        # D's weights are frozen for this pass: their gradients would be thrown away anyway.
+        D.requires_grad_(False)
+        g_loss = loss.g_loss(D(fake_full))
+        _check_finite(g_loss, "G loss")
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+
+        with torch.no_grad():
+            return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "total_loss": (g_loss + d_loss).detach(),
+                    "d_real": loss.readout(real_scores.detach()).mean(),
+                    "d_fake": loss.readout(fake_scores.detach()).mean()}
+
+    @torch.no_grad()
+    def validate(self, real: torch.Tensor, batch_size: int) -> dict[str, float]:
+        """D and G losses on held-out real images vs a fixed set of fresh fakes."""
+        sums = {"val_d_loss": 0.0, "val_g_loss": 0.0, "val_d_real": 0.0, "val_d_fake": 0.0}
+        gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
+        n = 0
+        for chunk in real.split(batch_size):
+            z = torch.randn(chunk.shape[0], self.model.latent_dim, device=self.device, generator=gen)
+            real_scores, fake_scores = self._scores(chunk, self.model.generator(z))
+            b = chunk.shape[0]
+            sums["val_d_loss"] += b * self.loss.d_loss(real_scores, fake_scores).item()
+            sums["val_g_loss"] += b * self.loss.g_loss(fake_scores).item()
+            sums["val_d_real"] += b * self.loss.readout(real_scores).mean().item()
+            sums["val_d_fake"] += b * self.loss.readout(fake_scores).mean().item()
+            n += b
+        return {k: v / max(n, 1) for k, v in sums.items()}
+
+
+class VAEObjective:
+    """Maximise the ELBO = E_q[log p(x|z)] - β·KL(q(z|x) ‖ p(z)) (Kingma & Welling 2014)."""
+    scale = "unit"  # Bernoulli / sigmoid decoders model pixels in [0, 1]
+    step_metrics = ("loss", "recon", "kl", "elbo")
+
+    def __init__(self, model, cfg: TrainConfig, device: torch.device, rng: torch.Generator):
+        self.model, self.cfg, self.device, self.rng = model, cfg, device, rng
+        # Adam's own defaults (0.9, 0.999), as in pytorch/examples vae; beta1/beta2 in the config are the GANs'.
+        self.optimizers = {"vae": _adam(model.parameters(), cfg.lr, (0.9, 0.999), device)}
+        self.batches_per_step = 1
+
+    def train_step(self, batches: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        (x,) = batches
+        terms = vae_loss(self.model(x, generator=self.rng), x, self.cfg.recon_loss, self.cfg.beta)
+        _check_finite(terms["loss"], "VAE loss")
+        opt = self.optimizers["vae"]
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        opt.step()
+        return {"loss": terms["loss"].detach(), "recon": terms["recon"].detach(), "kl": terms["kl"].detach(),
+                "elbo": -(terms["recon"] + terms["kl"]).detach()}
+
+    @torch.no_grad()
+    def validate(self, x: torch.Tensor, batch_size: int) -> dict[str, float]:
+        gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
+        totals = {"val_loss": 0.0, "val_recon": 0.0, "val_kl": 0.0}
+        kl_dims = torch.zeros(self.model.latent_dim, device=self.device)
+        n = 0
+        for chunk in x.split(batch_size):
+            terms = vae_loss(self.model(chunk, generator=gen), chunk, self.cfg.recon_loss, self.cfg.beta)
+            b = chunk.shape[0]
+            totals["val_loss"] += b * terms["loss"].item()
+            totals["val_recon"] += b * terms["recon"].item()
+            totals["val_kl"] += b * terms["kl"].item()
+            kl_dims += b * terms["kl_per_dim"]
+            n += b
+        out = {k: v / max(n, 1) for k, v in totals.items()}
+        out["val_elbo"] = -(out["val_recon"] + out["val_kl"])
+        out["val_kl_per_dim"] = (kl_dims / max(n, 1)).tolist()
+        return out
+
+
+OBJECTIVES = {"gan": GANObjective, "vae": VAEObjective}
+
+
+def _check_finite(loss: torch.Tensor, what: str) -> None:
+    # Checked *before* the optimiser step, so the weights in memory stay usable.
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(f"{what} became {loss.item()} — training diverged. "
+                               "Try a lower learning rate or a different loss.")
+
+
+# Model construction draws from torch's global RNG (weight init); holding this lock while
+# seeding and building keeps runs reproducible when several start from different threads.
+_BUILD_LOCK = threading.Lock()
+
+
+class Trainer:
+    """Owns a model, its optimisers, data batches, history and per-epoch snapshots."""
+
+    def __init__(self, config: TrainConfig, data: ImageData | None = None, device: str | torch.device | None = None):
+        self.config = config
+        self.device = resolve_device(device if device is not None else config.device)
+        self.spec = get_model_spec(config.model)
+        self.data = data if data is not None else load_dataset(config.dataset, config.data_root)
+        with _BUILD_LOCK:
+            torch.manual_seed(config.seed)
+            self.model = build_model(config.model, config.model_config).to(self.device)
+        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.objective = OBJECTIVES[self.spec.family](self.model, config, self.device, self.rng)
+
+        side = self.model.image_shape[-1]
+        self.batcher = Batcher(self.data.train_images, self.data.train_labels, config.batch_size,
+                               device=self.device, scale=self.objective.scale, image_size=side,
+                               subset=config.images_per_epoch, seed=config.seed)
+        n_val = min(config.val_images, len(self.data.test_images))
+        self.val_batcher = Batcher(self.data.test_images[:n_val], self.data.test_labels[:n_val],
+                                   max(n_val, 1), device=self.device, scale=self.objective.scale,
+                                   image_size=side, seed=config.seed)
+        self.val_x = self.val_batcher.take(n_val) if n_val else None
+        self.val_labels = self.data.test_labels[:n_val].numpy()
+        # The same z every epoch, so the grids show one set of samples evolving (pytorch/examples dcgan).
+        fixed_gen = torch.Generator().manual_seed(config.seed + 12345)
+        self.fixed_z = torch.randn(config.n_fixed, self.model.latent_dim, generator=fixed_gen).to(self.device)
+
+        self.steps_per_epoch = max(1, len(self.batcher) // self.objective.batches_per_step)
+        self.step = 0
+        self.epoch = 0              # completed epochs
+        self.elapsed = 0.0          # seconds of training (pauses excluded)
+        self.history = History()
+        self.snapshots: list[EpochSnapshot] = []
+        self._epoch_iter = None
+        self._epoch_step = 0
+        self._epoch_sums: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def family(self) -> str:
+        return self.spec.family
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.config.epochs
+
+    @property
+    def samples_per_step(self) -> int:
+        return self.config.batch_size * self.objective.batches_per_step
+
+    # ------------------------------------------------------------------ training
+    def train_step(self) -> dict[str, float]:
+        """One optimiser step (GAN: d_steps D updates + one G update). Ends the epoch when due."""
+        if self.done:
+            raise RuntimeError("training is already complete")
+        if self._epoch_iter is None:
+            self._epoch_iter = iter(self.batcher)
+            self._epoch_step = 0
+            self._epoch_sums = {}
+        t0 = time.perf_counter()
+        self.model.train()
+        batches = [next(self._epoch_iter)[0] for _ in range(self.objective.batches_per_step)]
+        values = self.objective.train_step(batches)
+        # One host sync for all metrics of the step.
+        metrics = dict(zip(values, torch.stack(list(values.values())).tolist()))
+        self.elapsed += time.perf_counter() - t0
+        self.step += 1
+        self._epoch_step += 1
+        record = {"step": self.step, "epoch": self.epoch + self._epoch_step / self.steps_per_epoch,
+                  "time": self.elapsed, **metrics}
+        self.history.steps.append(record)
+        for k, v in metrics.items():
+            self._epoch_sums[k] = self._epoch_sums.get(k, 0.0) + v
+        if self._epoch_step >= self.steps_per_epoch:
+            self._end_epoch()
+        return record
+
+    def _end_epoch(self) -> None:
+        t0 = time.perf_counter()
+        self._epoch_iter = None
+        self.epoch += 1
+        self.model.eval()
+        record = {"epoch": self.epoch, "step": self.step}
+        record.update({k: v / self._epoch_step for k, v in self._epoch_sums.items()})
+        if self.val_x is not None:
+            record.update(self.objective.validate(self.val_x, self.config.batch_size))
+        self.snapshots.append(self.make_snapshot())
+        self.model.train()
+        self.elapsed += time.perf_counter() - t0
+        record["time"] = self.elapsed
+        self.history.epochs.append(record)
+
+    @torch.no_grad()
+    def make_snapshot(self) -> EpochSnapshot:
+        """Fixed-noise samples (+ VAE reconstructions and latent scatter, + 2-D latent map)."""
+        model = self.model
+        snap = EpochSnapshot(self.epoch, self.step, to_uint8(model.decode_to_unit(self.fixed_z)))
+        if model.latent_dim == 2:
+            snap.latent_map = to_uint8(latent_map(model, self.config.latent_map_size))
+        if self.family == "vae" and self.val_x is not None:
+            originals = self.val_x[: min(16, len(self.val_x))]
+            snap.originals = to_uint8(originals)
+            snap.reconstructions = to_uint8(model.decode(model.encode(originals)[0]))
+            means = torch.cat([model.encode(c)[0] for c in self.val_x.split(self.config.batch_size)])
+            snap.latent_means = means.float().cpu().numpy()
+            snap.latent_labels = self.val_labels
+        return snap
+
+
+__all__ = ["Trainer", "TrainingDiverged", "EpochSnapshot", "History", "OBJECTIVES"]
