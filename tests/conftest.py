@@ -1,0 +1,31 @@
+"""Shared test set-up: never touch the network, keep runs tiny and seeded."""
+import os
+
+# Set before gen_core is imported anywhere: no download attempts in tests, ever.
+os.environ["GEN_CORE_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mini_data():
+    """The embedded mnist-mini dataset (10,000 / 2,000 digits), loaded once."""
+    from gen_core.data import load_dataset
+    return load_dataset("mnist-mini")
+
+
+def tiny_config(model: str = "mlp-gan", **overrides):
+    """A TrainConfig that trains in well under a second on CPU."""
+    from gen_core.config import TrainConfig, model_config_from_dict
+    small = {
+        "mlp-gan": dict(g_hidden=(32, 64), d_hidden=(64, 32)),
+        "dcgan": dict(g_width=8, d_width=8, latent_dim=8),
+        "mlp-vae": dict(hidden=(64, 32)),
+        "conv-vae": dict(conv_channels=(8, 16), hidden=32, latent_dim=4),
+    }
+    model_overrides = overrides.pop("model_overrides", {})
+    model_config = model_config_from_dict(model, {**small.get(model, {}), **model_overrides})
+    base = dict(model=model, model_config=model_config, dataset="mnist-mini", epochs=2,
+                batch_size=32, images_per_epoch=128, val_images=64, n_fixed=16, latent_map_size=4)
+    base.update(overrides)
+    return TrainConfig(**base)
