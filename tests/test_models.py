@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from gen_core.config import ConfigError, MLPGANConfig
+from gen_core.models.layers import FastDropout
 from gen_core.registry import MODELS, build_model, get_model_spec
 
 
@@ -35,7 +36,7 @@ def test_seed000_linear_gan_sizes():
     assert [m.out_features for m in g_linear] == [256, 512, 1024, 784]
     assert [m.out_features for m in d_linear] == [1024, 512, 256, 1]
     assert model.latent_dim == 2
-    assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.3 for m in model.discriminator.modules())
+    assert any(isinstance(m, FastDropout) and m.p == 0.3 for m in model.discriminator.modules())
 
 
 def test_dcgan64_is_paper_size():
@@ -51,3 +52,18 @@ def test_unknown_model_and_bad_sizes_are_config_errors():
         MLPGANConfig(latent_dim=0)
     with pytest.raises(ConfigError, match="width"):
         MLPGANConfig(g_hidden=(0,))
+
+
+def test_fast_dropout_keeps_the_expected_fraction_and_mean():
+    torch.manual_seed(0)
+    drop = FastDropout(0.3)
+    x = torch.ones(512, 1024)
+    y = drop(x)
+    kept = (y != 0).float().mean().item()
+    assert abs(kept - 179 / 256) < 0.01
+    assert abs(y.mean().item() - 1.0) < 0.01          # inverted dropout: E[y] = x
+    assert torch.equal(drop.eval()(x), x)              # identity at eval time
+    x.requires_grad_(True)
+    drop.train()(x).sum().backward()
+    grads = x.grad.unique()
+    assert len(grads) == 2 and grads[0] == 0 and abs(grads[1].item() - 256 / 179) < 1e-6

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..config import MLPGANConfig
 from .base import GAN
+from .layers import FastDropout
 
 
 def _mlp(widths: list[int], *, slope: float, dropout: float = 0.0, batch_norm: bool = False) -> list[nn.Module]:
@@ -25,7 +26,7 @@ def _mlp(widths: list[int], *, slope: float, dropout: float = 0.0, batch_norm: b
             layers.append(nn.BatchNorm1d(w_out))
         layers.append(nn.LeakyReLU(slope, inplace=True))
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(FastDropout(dropout))
     return layers
 
 
