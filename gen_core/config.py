@@ -174,6 +174,9 @@ class TrainConfig:
     n_fixed: int = field(default=64, metadata={"help": "fixed-noise samples per epoch grid"})
     latent_map_size: int = field(default=20, metadata={"help": "n for the n×n latent map (2-D latents)"})
     val_images: int = field(default=2000, metadata={"help": "held-out images scored each epoch"})
+    # --- Quality metrics during training (gen_core.metrics) ------------------
+    metrics_every: int = field(default=0, metadata={"help": "score samples (FID, IS, precision/recall) every k epochs; 0 = off"})
+    metrics_samples: int = field(default=1000, metadata={"help": "generated and real images per metrics evaluation"})
 
     def __post_init__(self):
         from .registry import get_model_spec  # late import: registry imports the model configs
@@ -209,6 +212,8 @@ class TrainConfig:
         _check_int("n_fixed", self.n_fixed, 1, 256)
         _check_int("latent_map_size", self.latent_map_size, 2, 40)
         _check_int("val_images", self.val_images, 0, 100_000)
+        _check_int("metrics_every", self.metrics_every, 0, 10_000)
+        _check_int("metrics_samples", self.metrics_samples, 50, 20_000)
 
     @property
     def family(self) -> str:

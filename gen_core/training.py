@@ -293,10 +293,38 @@ class Trainer:
         if self.val_x is not None:
             record.update(self.objective.validate(self.val_x, self.config.batch_size))
         self.snapshots.append(self.make_snapshot())
-        self.model.train()
         self.elapsed += time.perf_counter() - t0
         record["time"] = self.elapsed
+        every = self.config.metrics_every
+        if every and (self.epoch % every == 0 or self.epoch == self.config.epochs):
+            record.update(self.quality_metrics())  # timed separately: not training time
+        self.model.train()
         self.history.epochs.append(record)
+
+    def quality_metrics(self) -> dict:
+        """FID, KID, IS, precision/recall and class balance of fresh samples (gen_core.metrics).
+
+        Real features are extracted once per run; an epoch's evaluation costs one batch of
+        sampling and feature extraction (well under 10% of an epoch at default sizes).
+        """
+        from . import metrics  # imported lazily: torchmetrics is only needed when scoring
+        t0 = time.perf_counter()
+        evaluator = metrics.load_evaluator(self.data.name, self.device)
+        if evaluator is None:
+            return {}
+        n = self.config.metrics_samples
+        if getattr(self, "_real_features", None) is None:
+            gen = torch.Generator().manual_seed(self.config.seed + 7)
+            idx = torch.randperm(len(self.data.train_images), generator=gen)[:n]
+            self._real_features = metrics.extract(evaluator, metrics.images_from_u8(self.data.train_images[idx]))
+        fake = metrics.extract(evaluator, metrics.generate(self.model, n, seed=self.config.seed + 99))
+        scores = metrics.score_features(self._real_features, fake, seed=self.config.seed)
+        out = {k: v for k, v in scores.as_dict().items() if k not in ("n", "class_histogram", "mode_collapse")}
+        out["class_histogram"] = scores.class_histogram
+        if self.family == "vae" and self.val_x is not None:
+            out["active_units"] = metrics.vae_scores(self.model, self.val_x, self.config.recon_loss).active_units
+        out["metrics_seconds"] = time.perf_counter() - t0
+        return out
 
     @torch.no_grad()
     def make_snapshot(self) -> EpochSnapshot:

@@ -1,0 +1,5 @@
+"""`python -m gen_core ...`: see gen_core.cli."""
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
