@@ -1,0 +1,104 @@
+"""Train the pretrained models shipped in checkpoints/, each with its quality metrics.
+
+    python scripts/train_shipped.py --data-root ../shared/data                 # all of them
+    python scripts/train_shipped.py --data-root ../shared/data --only mlp-gan-mnist
+
+Each checkpoint is float16 weights without optimiser state (small; enough to sample, explore
+and compare, not to resume exactly), keeps every epoch's fixed-noise grid but only the last
+latent map and latent scatter, and carries in its metadata the scores from
+`gen_core.metrics` (n = 2,000 samples) next to the real-data reference for the same dataset.
+The evaluators must exist first (scripts/train_evaluator.py).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tqdm import tqdm  # noqa: E402
+
+from gen_core.checkpoints import atomic_torch_save, checkpoint_payload  # noqa: E402
+from gen_core.config import TrainConfig  # noqa: E402
+from gen_core.data import load_dataset  # noqa: E402
+from gen_core.metrics import images_from_u8, model_scores, real_reference, vae_scores  # noqa: E402
+from gen_core.presets import get_preset  # noqa: E402
+from gen_core.training import Trainer  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def recipes(dataset: str) -> dict[str, TrainConfig]:
+    """name → config. The seed-report presets where they exist, at their own epochs."""
+    return {
+        f"mlp-gan-{dataset}": get_preset("seed000-linear-gan").to_config(dataset=dataset),
+        f"dcgan-{dataset}": TrainConfig(model="dcgan", dataset=dataset, epochs=10),
+        f"mlp-vae-{dataset}": get_preset("seed000-vae").to_config(dataset=dataset),
+        f"conv-vae-{dataset}": TrainConfig(model="conv-vae", dataset=dataset, epochs=10),
+    }
+
+
+def slim(trainer: Trainer) -> None:
+    """Keep every epoch's sample grid; latent maps and scatters only for the last epoch."""
+    last = len(trainer.snapshots) - 1
+    trainer.snapshots = [s if i == last else dataclasses.replace(s, latent_map=None, latent_means=None,
+                                                                 latent_labels=None)
+                         for i, s in enumerate(trainer.snapshots)]
+
+
+def train_one(name: str, cfg: TrainConfig, data, references: dict) -> Path:
+    cfg = cfg.replace(data_root=None)
+    trainer = Trainer(cfg, data)
+    t0 = time.perf_counter()
+    with tqdm(total=trainer.total_steps, desc=name, unit="step") as bar:
+        while not trainer.done:
+            record = trainer.train_step()
+            bar.update(1)
+            if trainer.step % 50 == 0:
+                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("g_loss", "d_loss", "loss")})
+    seconds = time.perf_counter() - t0
+    scores = model_scores(trainer.model, data, n=2000)
+    meta_metrics = {"samples": scores.as_dict() if scores else None}
+    if trainer.family == "vae":
+        meta_metrics["vae"] = vae_scores(trainer.model, images_from_u8(data.test_images), cfg.recon_loss).as_dict()
+    slim(trainer)
+    payload = checkpoint_payload(trainer, include_optimizer=False, half=True)
+    payload["metadata"].update({
+        "name": name,
+        "metrics": meta_metrics,
+        "reference": references.get(data.name),
+        "train_seconds": round(seconds, 1),
+        "samples_per_sec": round(trainer.step * trainer.samples_per_step / seconds, 1),
+        "reproduce": f"python scripts/train_shipped.py --data-root ../shared/data --only {name}",
+    })
+    path = atomic_torch_save(payload, OUT / f"{name}.pt")
+    fid = f"FID {scores.fid:.2f}" if scores else "no evaluator"
+    print(f"{name}: {path.stat().st_size / 1e6:.2f} MB, {seconds:.0f} s, {fid}", flush=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--datasets", default="mnist,fashion-mnist")
+    parser.add_argument("--only", default=None, help="comma-separated checkpoint names, e.g. mlp-gan-mnist")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    for dataset in args.datasets.split(","):
+        todo = {n: c for n, c in recipes(dataset).items() if only is None or n in only}
+        if not todo:
+            continue
+        data = load_dataset(dataset, args.data_root)
+        if data.name != dataset:
+            sys.exit(f"{dataset} is not available here: {data.message}")
+        ref = real_reference(data, n=2000)
+        references = {data.name: ref.as_dict() if ref else None}
+        for name, cfg in todo.items():
+            train_one(name, cfg, data, references)
+
+
+if __name__ == "__main__":
+    main()
