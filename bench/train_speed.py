@@ -76,8 +76,13 @@ def engine_speed(cfg: TrainConfig, data, device, seconds: float) -> tuple[float,
     return _timed(trainer.train_step, trainer.samples_per_step, seconds, device), flops
 
 
-def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float) -> float:
-    """The tutorial loop: DataLoader + per-sample transforms, pytorch/examples style updates."""
+def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float,
+                   fast_dropout: bool = False) -> float:
+    """The tutorial loop: DataLoader + per-sample transforms, pytorch/examples style updates.
+
+    Same architecture as the engine's; with torch.nn.Dropout (as tutorials have it) unless
+    `fast_dropout`, which isolates the data-pipeline and update-order gains.
+    """
     import torchvision
     from torchvision import transforms
 
@@ -99,6 +104,8 @@ def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float) 
     loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, cfg.model_config).to(device)
+    if not fast_dropout:
+        _use_torch_dropout(model)
     batches = iter(loader)
 
     def next_batch():
@@ -145,6 +152,14 @@ def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float) 
     return _timed(step, cfg.batch_size, seconds, device)
 
 
+def _use_torch_dropout(model: torch.nn.Module) -> None:
+    from gen_core.models.layers import FastDropout
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, FastDropout):
+                setattr(parent, name, torch.nn.Dropout(child.p))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
@@ -153,6 +168,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--no-tutorial", action="store_true", help="skip the DataLoader baseline")
+    parser.add_argument("--tutorial-fast-dropout", action="store_true",
+                        help="give the baseline the engine's FastDropout (isolates the other gains)")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
@@ -170,7 +187,8 @@ def main(argv=None) -> None:
         for batch in map(int, args.batches.split(",")):
             cfg = TrainConfig(model=name, dataset="mnist", data_root=args.data_root, batch_size=batch)
             rate, flops = engine_speed(cfg, data, device, args.seconds)
-            tut = float("nan") if args.no_tutorial else tutorial_speed(cfg, root, device, args.seconds)
+            tut = float("nan") if args.no_tutorial else tutorial_speed(cfg, root, device, args.seconds,
+                                                                        args.tutorial_fast_dropout)
             samples_per_step = batch * cfg.d_steps if MODELS[name].family == "gan" else batch
             gflops = flops / samples_per_step * rate / 1e9
             print(f"{name:<10} {batch:>5} {rate:>10.0f} {tut:>10.0f} {rate / tut:>7.2f}x "
