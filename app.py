@@ -1,0 +1,35 @@
+"""GAN & VAE, live: a teaching dashboard that trains small generative models while a class watches.
+
+    streamlit run app.py
+
+Pages are thin: they read session state, draw widgets, call gen_core and render. The engine
+(gen_core) never imports streamlit; training runs in background threads owned by one
+process-wide RunRegistry, and pages poll its snapshots.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import sidebar, state
+
+st.set_page_config(page_title="GAN & VAE, live", page_icon=":material/auto_awesome:", layout="wide")
+
+PAGES = {
+    "home": st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    "train-gan": st.Page("app_pages/train_gan.py", title="Train a GAN", icon=":material/sports_kabaddi:",
+                         url_path="train-gan"),
+    "train-vae": st.Page("app_pages/train_vae.py", title="Train a VAE", icon=":material/compress:",
+                         url_path="train-vae"),
+    "latent-explorer": st.Page("app_pages/latent_explorer.py", title="Latent explorer", icon=":material/explore:",
+                               url_path="latent-explorer"),
+    "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
+}
+FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
+
+page = st.navigation({"": [PAGES["home"]],
+                      "Train": [PAGES["train-gan"], PAGES["train-vae"]],
+                      "Explore": [PAGES["latent-explorer"], PAGES["compare"]]})
+state.sync_from_url()
+page_key = next((k for k, p in PAGES.items() if p.url_path == page.url_path), "home")
+sidebar.render(FAMILY_OF_PAGE.get(page_key))
+page.run()

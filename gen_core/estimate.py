@@ -1,0 +1,80 @@
+"""How long will one epoch take on this device? Time a few real training steps and extrapolate.
+
+The dashboard shows this before a run starts (and warns when a setting would be too slow
+to watch live, e.g. DCGAN 64×64 on a CPU). Only settings that change the cost of a step
+matter, so `speed_key(config)` is what a cache should be keyed on: changing the learning
+rate or the seed does not re-time anything.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass
+
+from .config import TrainConfig
+from .data import ImageData
+from .device import device_description, resolve_device
+from .training import Trainer
+
+# Fields of TrainConfig that change how long a step or an epoch takes.
+SPEED_FIELDS = ("model", "dataset", "data_root", "batch_size", "images_per_epoch", "device", "gan_loss", "d_steps")
+
+
+@dataclass(frozen=True)
+class EpochEstimate:
+    seconds_per_epoch: float
+    seconds_per_step: float
+    steps_per_epoch: int
+    steps_timed: int
+    device: str                 # e.g. "CPU (2 threads)"
+
+    def seconds_for(self, epochs: int) -> float:
+        return self.seconds_per_epoch * epochs
+
+
+def speed_key(config: TrainConfig) -> str:
+    """A JSON string of the settings that affect speed (model sizes included): a cache key."""
+    d = config.to_dict()
+    key = {k: d[k] for k in SPEED_FIELDS}
+    key["model_config"] = d["model_config"]
+    return json.dumps(key, sort_keys=True)
+
+
+def estimate_epoch(config: TrainConfig, data: ImageData | None = None, *, steps: int = 3, warmup: int = 1,
+                   budget_s: float = 6.0, device=None) -> EpochEstimate:
+    """Build a throwaway Trainer, run `warmup` untimed steps then up to `steps` timed ones.
+
+    Stops early once `budget_s` seconds have gone by (a very slow model is then estimated
+    from fewer steps — or from the warm-up step alone, which over- rather than under-estimates).
+    Validation and epoch-end snapshots are not included (they cost little next to an epoch).
+    """
+    probe = config.replace(epochs=1, val_images=0, n_fixed=1)
+    trainer = Trainer(probe, data, device=device if device is not None else config.device)
+    started = time.perf_counter()
+    warm_times = []
+    for _ in range(max(0, warmup)):
+        if trainer.done:
+            break
+        t0 = time.perf_counter()
+        trainer.train_step()
+        warm_times.append(time.perf_counter() - t0)
+    times = []
+    for _ in range(max(1, steps)):
+        if trainer.done or time.perf_counter() - started > budget_s:
+            break
+        t0 = time.perf_counter()
+        trainer.train_step()
+        times.append(time.perf_counter() - t0)
+    per_step = statistics.median(times) if times else (warm_times[-1] if warm_times else 0.0)
+    return EpochEstimate(seconds_per_epoch=per_step * trainer.steps_per_epoch, seconds_per_step=per_step,
+                         steps_per_epoch=trainer.steps_per_epoch, steps_timed=len(times),
+                         device=device_description(resolve_device(trainer.device)))
+
+
+def estimate_epoch_seconds(config: TrainConfig, data: ImageData | None = None, **kwargs) -> float:
+    """Estimated seconds for one epoch of `config` on its device (see `estimate_epoch`)."""
+    return estimate_epoch(config, data, **kwargs).seconds_per_epoch
+
+
+__all__ = ["EpochEstimate", "estimate_epoch", "estimate_epoch_seconds", "speed_key", "SPEED_FIELDS"]

@@ -1,0 +1,343 @@
+"""AppTest: every page renders, tiny runs started from the pages train and draw, controls work,
+and bad input shows st.error instead of raising. The dashboard's one RunRegistry is shared with
+the test (same process, same st.cache_resource), so tests wait on runs through it."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import tiny_config
+from gen_core.runner import FINAL_STATES, PAUSED, RUNNING, STOPPED
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+JOIN_S = 60
+
+TINY_GAN = dict(gan_g_hidden="32", gan_d_hidden="32", gan_ipe=128, gan_batch=64, gan_epochs=2)
+TINY_VAE = dict(vae_hidden="32", vae_ipe=128, vae_batch=64, vae_epochs=2)
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """The app's registry, emptied; and no checkpoint files (tests that want some add their own)."""
+    from ui import sources
+    monkeypatch.setattr(sources, "CHECKPOINT_DIRS", (tmp_path / "no-checkpoints",))
+    reg = state.registry()
+    reg.clear()
+    yield reg
+    reg.clear()
+
+
+def app(page: str | None = None, **session) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "mnist-mini"
+    at.run()
+    if page:
+        at.switch_page(page)
+    for k, v in session.items():
+        at.session_state[k] = v
+    at.run()
+    return at
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def plotly_charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def wait_for(predicate, timeout=JOIN_S) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def settled_step(runner, quiet_s: float = 0.6) -> int:
+    """The published step count once it has stopped changing for `quiet_s` seconds."""
+    last, since = runner.snapshot().step, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        time.sleep(0.05)
+        now = runner.snapshot().step
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+def only_run(reg, family=None) -> str:
+    runs = reg.list(family)
+    assert len(runs) == 1, runs
+    return runs[0].run_id
+
+
+# ---------------------------------------------------------------------------- pages render
+
+@pytest.mark.parametrize("page", [None, "app_pages/train_gan.py", "app_pages/train_vae.py",
+                                  "app_pages/latent_explorer.py", "app_pages/compare.py"])
+def test_every_page_renders_with_no_model(registry, page):
+    at = app(page)
+    ok(at)
+    assert not errors(at)
+    assert at.session_state[state.DATASET_KEY] == "mnist-mini"  # from ?dataset= (AppTest drops the
+    # sidebar from its element tree after the first run under st.navigation, so read the state)
+    text = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
+    if page in ("app_pages/latent_explorer.py", "app_pages/compare.py"):
+        assert "No trained model yet" in text
+        assert any(p.proto.page == "train-gan" for p in at.get("page_link"))
+
+
+def test_home_shows_objectives_device_and_links(registry):
+    at = app()
+    ok(at)
+    assert len(at.latex) == 2
+    assert any(r"\min_G \max_D" in l.value for l in at.latex)
+    assert any("KL" in l.value for l in at.latex)
+    assert any("CPU" in m.value or "GPU" in m.value for m in at.markdown)
+    assert len(at.get("page_link")) >= 4
+
+
+# ---------------------------------------------------------------------------- GAN page
+
+def test_gan_run_from_the_page_draws_charts_and_grids(registry):
+    at = app("app_pages/train_gan.py", **TINY_GAN)
+    ok(at)
+    assert not errors(at)
+    assert any("per epoch" in c.value for c in at.caption)  # the time estimate
+    at.button(key="gan_start").click().run()
+    ok(at)
+    rid = only_run(registry, "gan")
+    assert at.query_params["run"] == [rid] or at.query_params["run"] == rid
+    assert registry.get(rid).join(JOIN_S)
+    snap = registry.snapshot(rid)
+    assert snap.state == "finished" and snap.epoch == 2 and snap.step_history
+
+    at.run()
+    ok(at)
+    assert len(plotly_charts(at)) >= 4              # G, D, total and D(x)/D(G(z))
+    assert len(at.image) >= 2                       # fixed-noise grid + 2-D latent map
+    assert at.select_slider(key="gan_epoch").value == 2  # follows the newest epoch
+    labels = [d.label for d in at.get("download_button")]
+    assert "PNG" in labels and "GIF, all epochs" in labels and "Per-step metrics (CSV)" in labels
+    at.select_slider(key="gan_epoch").set_value(1).run()
+    ok(at)
+    assert any("epoch 1" in (img.proto.imgs[0].caption if img.proto.imgs else "") for img in at.image)
+
+
+def test_pause_resume_step_stop_from_the_page(registry):
+    at = app("app_pages/train_gan.py", **{**TINY_GAN, "gan_epochs": 500})
+    at.button(key="gan_start").click().run()
+    ok(at)
+    rid = only_run(registry, "gan")
+    runner = registry.get(rid)
+    assert wait_for(lambda: runner.state == RUNNING)
+    at.run()
+    assert at.button(key="gan_start").disabled  # one run at a time from this page
+    at.button(key="gan_ctl_pause").click().run()
+    ok(at)
+    assert runner.state == PAUSED
+    steps = settled_step(runner)  # the step in flight when Pause was pressed still completes
+    assert at.button(key="gan_ctl_resume").disabled is False
+    at.button(key="gan_ctl_step").click().run()
+    assert wait_for(lambda: runner.snapshot().step == steps + 1, 20)
+    assert runner.state == PAUSED
+    at.button(key="gan_ctl_resume").click().run()
+    assert runner.state == RUNNING
+    at.button(key="gan_ctl_stop").click().run()
+    assert runner.join(JOIN_S) and runner.state == STOPPED
+    at.run()
+    ok(at)
+    assert at.button(key="gan_ctl_stop").disabled and not at.button(key="gan_start").disabled
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(gan_ipe=32, gan_batch=64), "images_per_epoch"),
+    (dict(gan_g_hidden="big, bigger"), "Generator widths"),
+    (dict(gan_model="dcgan-64", gan_latent=0), None),  # number_input refuses; no crash either way
+])
+def test_invalid_gan_settings_show_an_error(registry, changes, message):
+    at = app("app_pages/train_gan.py", **TINY_GAN)
+    for k, v in changes.items():
+        at.session_state[k] = v
+    at.run()
+    ok(at)
+    if message:
+        assert any(message in e for e in errors(at)), errors(at)
+        assert at.button(key="gan_start").disabled
+    assert not registry.list()
+
+
+# ---------------------------------------------------------------------------- VAE page
+
+def test_vae_run_from_the_page_draws_curves_recons_and_latents(registry):
+    at = app("app_pages/train_vae.py", **TINY_VAE)
+    ok(at)
+    at.button(key="vae_start").click().run()
+    rid = only_run(registry, "vae")
+    assert registry.get(rid).join(JOIN_S)
+    at.run()
+    ok(at)
+    charts = plotly_charts(at)
+    assert len(charts) == 4                          # ELBO, recon, KL + latent scatter
+    assert len(at.image) == 3                        # samples, originals vs recons, latent map
+    assert not errors(at)
+
+
+def test_invalid_vae_settings_show_an_error(registry):
+    at = app("app_pages/train_vae.py", **{**TINY_VAE, "vae_hidden": "", "vae_model": "mlp-vae"})
+    ok(at)
+    assert any("Encoder widths" in e for e in errors(at))
+
+
+def test_vae_preset_fills_the_settings(registry):
+    at = app("app_pages/train_vae.py")
+    names = at.selectbox(key="vae_preset").options
+    assert len(names) > 1
+    at.selectbox(key="vae_preset").set_value("seed001-vae").run()
+    ok(at)
+    assert at.number_input(key="vae_latent").value == 16
+    assert at.number_input(key="vae_batch").value == 64
+    assert any("As in preset" in c.value for c in at.caption)
+
+
+# ---------------------------------------------------------------------------- explorer and compare
+
+def _finished_run(registry, model="mlp-vae", **kw):
+    rid = registry.create(tiny_config(model, **kw))
+    assert registry.get(rid).join(JOIN_S)
+    return rid
+
+
+def test_explorer_decodes_a_run_and_interpolates(registry):
+    rid = _finished_run(registry, "mlp-vae")
+    at = app("app_pages/latent_explorer.py")
+    ok(at)
+    assert at.selectbox(key="explore_source").value == f"run:{rid}"
+    assert len(plotly_charts(at)) == 1              # latent map with the marker
+    n_images = len(at.image)
+    assert n_images >= 3                            # decoded point, strip, GIF
+    at.slider(key="explore_za").set_value(1.5).run()
+    ok(at)
+    assert any("+1.50" in (img.proto.imgs[0].caption if img.proto.imgs else "") for img in at.image)
+    at.radio(key="explore_mode").set_value("images").run()
+    ok(at)
+    assert not errors(at)
+
+
+def test_explorer_with_more_than_two_dims_picks_dims(registry):
+    _finished_run(registry, "mlp-gan", model_overrides=dict(latent_dim=4), epochs=1)
+    at = app("app_pages/latent_explorer.py")
+    ok(at)
+    at.selectbox(key="explore_dim_a").set_value(2).run()
+    ok(at)
+    assert at.slider(key="explore_za").label == "z3"
+
+
+def test_explorer_uploads_a_checkpoint_and_refuses_garbage(registry):
+    rid = _finished_run(registry, "mlp-vae", epochs=1)
+    data = registry.checkpoint_bytes(rid)
+    registry.clear()
+    at = app("app_pages/latent_explorer.py")
+    at.selectbox(key="explore_source").set_value("upload").run()
+    ok(at)
+    at.get("file_uploader")[0].upload("junk.pt", b"not a checkpoint").run()
+    ok(at)
+    assert any("not a gen_core checkpoint" in e or "not a PyTorch" in e for e in errors(at)), errors(at)
+    at.get("file_uploader")[0].upload("vae.pt", data).run()
+    ok(at)
+    assert not errors(at)
+    assert len(plotly_charts(at)) == 1 and len(at.image) >= 3
+
+
+def test_explorer_lists_checkpoint_files_and_skips_foreign_ones(registry, tmp_path, monkeypatch):
+    from ui import sources
+    rid = _finished_run(registry, "mlp-gan", epochs=1)
+    registry.save(rid, tmp_path / "linear_gan.pt")
+    (tmp_path / "evaluator.pt").write_bytes(b"PK not ours")
+    registry.clear()
+    monkeypatch.setattr(sources, "CHECKPOINT_DIRS", (tmp_path,))
+    at = app("app_pages/latent_explorer.py")
+    ok(at)
+    box = at.selectbox(key="explore_source")
+    assert box.value == f"file:{tmp_path / 'linear_gan.pt'}"
+    assert not any("evaluator" in o for o in box.options)
+    assert len(plotly_charts(at)) == 1 and not errors(at)
+
+
+def test_shipped_checkpoints_open_in_the_explorer(registry, monkeypatch):
+    from ui import sources
+    shipped = sources.REPO / "checkpoints"
+    monkeypatch.setattr(sources, "CHECKPOINT_DIRS", (shipped,))
+    if not sources.file_options():
+        pytest.skip("no gen_core checkpoints shipped in checkpoints/ yet")
+    at = app("app_pages/latent_explorer.py")
+    ok(at)
+    assert at.selectbox(key="explore_source").value.startswith("file:")
+    assert len(plotly_charts(at)) == 1 and not errors(at)
+
+
+def test_compare_two_runs_side_by_side(registry):
+    gid = _finished_run(registry, "mlp-gan", epochs=1)
+    vid = _finished_run(registry, "mlp-vae", epochs=1)
+    at = app("app_pages/compare.py")
+    ok(at)
+    assert at.selectbox(key="compare_left").value == f"run:{gid}"
+    assert at.selectbox(key="compare_right").value == f"run:{vid}"
+    assert len(plotly_charts(at)) == 2               # a loss chart per side
+    assert len(at.image) == 4                        # samples ×2, same z-grid ×2
+    assert len(at.dataframe) == 2
+    assert not errors(at)
+
+
+def test_compare_explains_different_latent_sizes(registry):
+    _finished_run(registry, "mlp-gan", epochs=1)
+    _finished_run(registry, "mlp-vae", epochs=1, model_overrides=dict(latent_dim=3))
+    at = app("app_pages/compare.py")
+    ok(at)
+    assert any("differ in size" in i.value for i in at.info)
+
+
+def test_compare_trains_a_matched_pair(registry):
+    at = app("app_pages/compare.py", pair_ipe=128, pair_batch=64, pair_epochs=1)
+    ok(at)
+    at.button(key="pair_start").click().run()
+    ok(at)
+    runs = registry.list()
+    assert {r.family for r in runs} == {"gan", "vae"}
+    cfgs = [registry.get(r.run_id).config for r in runs]
+    assert {(c.epochs, c.images_per_epoch, c.batch_size, c.seed, c.dataset) for c in cfgs} == {
+        (1, 128, 64, 0, "mnist-mini")}
+    for r in runs:
+        assert registry.get(r.run_id).join(JOIN_S)
+    at.run()
+    ok(at)
+    assert len(at.image) == 4 and not errors(at)
+
+
+def test_refresh_reattaches_to_the_run_in_the_url(registry):
+    rid = _finished_run(registry, "mlp-gan", epochs=1)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = rid
+    at.query_params["dataset"] = "mnist-mini"
+    at.run()
+    at.switch_page("app_pages/train_gan.py")
+    at.run()
+    ok(at)
+    assert state.FOCUS in at.session_state and at.session_state[state.FOCUS]["gan"] == rid
+    assert len(plotly_charts(at)) >= 4
+
+
+def test_runs_finish_in_final_states(registry):
+    # sanity for the fixture: nothing left training between tests
+    assert all(r.state in FINAL_STATES for r in registry.list())

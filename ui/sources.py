@@ -1,0 +1,167 @@
+"""Pick a trained model to look at: a run in the registry, a checkpoint file, or an upload.
+
+A choice is a *source key* string ("run:<id>", "file:<path>", "upload:<sha1>") so it can sit in
+session state and a fragment can re-resolve it every second (a live run's model changes at each
+epoch end). `resolve(key)` turns it into a `gen_core.runs.ModelView`.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+from gen_core.runs import ModelView, view_from_checkpoint
+
+from . import state
+
+REPO = Path(__file__).resolve().parents[1]
+# Shipped checkpoints, then the runs saved from this dashboard (runs/ is git-ignored).
+CHECKPOINT_DIRS = (REPO / "checkpoints", REPO / "runs")
+UPLOAD = "upload"
+UPLOADS = "uploaded_views"  # session key: {sha1: ModelView}
+
+try:
+    from gen_core.checkpoints import CheckpointError, load_checkpoint
+except ImportError:  # pragma: no cover - only before checkpoints.py exists
+    load_checkpoint = None
+
+    class CheckpointError(ValueError):
+        pass
+
+
+def checkpoint_files() -> list[Path]:
+    files: list[Path] = []
+    for folder in CHECKPOINT_DIRS:
+        if folder.is_dir():
+            files.extend(sorted(p for p in folder.glob("*.pt") if p.is_file()))
+    return files
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Loading checkpoint…")
+def _load_file(path: str, mtime: float) -> tuple[ModelView | None, str | None]:
+    """(view, None) or (None, why not). Cached either way, so a bad file is read once per change."""
+    if load_checkpoint is None:
+        return None, "checkpoint loading is not available in this version."
+    try:
+        ck = load_checkpoint(path)
+    except CheckpointError as e:
+        return None, str(e)
+    return view_from_checkpoint(ck, key=f"file:{path}#{mtime}", label=f"checkpoint {Path(path).name}"), None
+
+
+def _file_view(path: Path) -> tuple[ModelView | None, str | None]:
+    try:
+        return _load_file(str(path), path.stat().st_mtime)
+    except OSError as e:
+        return None, f"cannot read {path.name}: {e}"
+
+
+def _load_upload(data: bytes, name: str) -> tuple[str, ModelView]:
+    digest = hashlib.sha1(data).hexdigest()[:16]
+    uploads = st.session_state.setdefault(UPLOADS, {})
+    if digest not in uploads:
+        if load_checkpoint is None:
+            raise CheckpointError("checkpoint loading is not available in this version.")
+        ck = load_checkpoint(data)
+        uploads.clear()  # keep one upload per session: models can be large
+        uploads[digest] = view_from_checkpoint(ck, key=f"upload:{digest}", label=f"upload {name}")
+    return f"upload:{digest}", uploads[digest]
+
+
+def resolve(key: str | None) -> ModelView | None:
+    """The model behind a source key; None when it has no model (yet). Raises CheckpointError."""
+    if not key:
+        return None
+    kind, _, ref = key.partition(":")
+    if kind == "run":
+        return state.registry().view(ref)
+    if kind == "file":
+        path = Path(ref)
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint file not found: {ref}")
+        view, error = _file_view(path)
+        if error:
+            raise CheckpointError(error)
+        return view
+    if kind == "upload":
+        return st.session_state.get(UPLOADS, {}).get(ref)
+    return None
+
+
+def run_options(family: str | None = None) -> dict[str, str]:
+    """Runs in the registry (a run still in its first epoch resolves to None until it has a model)."""
+    return {f"run:{info.run_id}": f"Run · {info.label} · {info.epochs} epochs" for info in state.registry().list(family)}
+
+
+def file_options() -> dict[str, str]:
+    """Checkpoint files that load as gen_core models (other .pt files, e.g. evaluators, are skipped)."""
+    out = {}
+    for p in checkpoint_files():
+        view, _ = _file_view(p)
+        if view is not None:
+            out[f"file:{p}"] = f"Checkpoint · {_rel(p)} · {view.model_title}, latent {view.latent_dim}"
+    return out
+
+
+def has_any_model() -> bool:
+    """Any run (trained, or training) or loadable checkpoint file?"""
+    return bool(run_options()) or bool(file_options())
+
+
+def _family_of(key: str) -> str | None:
+    if key.startswith("run:"):
+        info = state.registry().info(key[4:])
+        return info.family if info else None
+    if key.startswith("file:"):
+        view, _ = _file_view(Path(key[5:]))
+        return view.family if view else None
+    return None
+
+
+def picker(label: str, *, key: str, family: str | None = None, default: str | None = None,
+           prefer_family: str | None = None, avoid: str | None = None) -> str | None:
+    """A selectbox of models (runs, checkpoint files, 'upload…'). Returns the chosen source key.
+
+    family: only that family; prefer_family: list everything but start on that family's newest;
+    avoid: start on another model than this one when there is a choice.
+    """
+    options = {**run_options(family), **file_options()}
+    options[UPLOAD] = "Upload a checkpoint (.pt)…"
+    keys = list(options)
+    current = st.session_state.get(key)
+    if current not in keys:  # first visit, a run that is gone, or nothing to pick before
+        models = [k for k in keys if k != UPLOAD]
+        ranked = ([default] if default in models else []) + \
+                 [k for k in models if prefer_family and _family_of(k) == prefer_family] + models
+        ranked = [k for k in ranked if k != avoid] + [k for k in ranked if k == avoid]
+        st.session_state[key] = ranked[0] if ranked else None
+    choice = st.selectbox(label, keys, format_func=options.get, key=key, placeholder="No model yet")
+    if choice is None or choice != UPLOAD:
+        return choice
+    upload = st.file_uploader("Checkpoint file", type=["pt"], key=f"{key}_file",
+                              help="A file saved by this dashboard or `python -m gen_core.cli`.")
+    if upload is None:
+        return None
+    try:
+        source, _ = _load_upload(upload.getvalue(), upload.name)
+    except CheckpointError as e:
+        st.error(str(e))
+        return None
+    return source
+
+
+def resolve_or_error(key: str | None) -> ModelView | None:
+    """`resolve`, showing a CheckpointError as st.error instead of raising."""
+    try:
+        return resolve(key)
+    except CheckpointError as e:
+        st.error(str(e))
+        return None

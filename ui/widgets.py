@@ -1,0 +1,228 @@
+"""Shared widgets: run controls, progress, epoch-scrubbed image grids, download buttons."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Callable, Sequence
+
+import numpy as np
+import streamlit as st
+
+from gen_core.imaging import gif_bytes, make_grid, png_bytes, upscale
+from gen_core.plots import history_csv
+from gen_core.runner import FAILED, FINISHED, PAUSED, RUNNING, STARTING, STOPPED, RunSnapshot, TrainingRunner
+
+STATE_BADGES = {
+    STARTING: ("starting", "gray", ":material/hourglass_top:"),
+    RUNNING: ("training", "green", ":material/play_arrow:"),
+    PAUSED: ("paused", "orange", ":material/pause:"),
+    FINISHED: ("finished", "blue", ":material/check_circle:"),
+    STOPPED: ("stopped", "gray", ":material/stop:"),
+    FAILED: ("failed", "red", ":material/error:"),
+}
+
+
+# ---------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "—"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return str(_dt.timedelta(seconds=round(seconds)))
+
+
+def fmt_count(n: int | float | None) -> str:
+    if n is None:
+        return "—"
+    n = float(n)
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{unit}"
+    return f"{n:.0f}"
+
+
+def display_scale(width_px: int, target_px: int = 480, max_scale: int = 8) -> int:
+    """Integer nearest-neighbour factor that brings an image close to target_px wide."""
+    return int(max(1, min(max_scale, round(target_px / max(1, width_px)))))
+
+
+# ---------------------------------------------------------------------------
+# Run state
+# ---------------------------------------------------------------------------
+
+def state_badge(state: str) -> None:
+    label, color, icon = STATE_BADGES.get(state, (state, "gray", None))
+    st.badge(label, color=color, icon=icon)
+
+
+def run_controls(runner: TrainingRunner, snap: RunSnapshot, *, key: str) -> None:
+    """Pause / Resume / Step / Stop for a run (each only enabled when it makes sense)."""
+    state = snap.state
+    cols = st.columns(4)
+    cols[0].button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=runner.pause,
+                   disabled=state not in (RUNNING, STARTING), width="stretch",
+                   help="Halt after the current optimiser step.")
+    cols[1].button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=runner.resume,
+                   disabled=state != PAUSED, width="stretch")
+    cols[2].button("Step", icon=":material/skip_next:", key=f"{key}_step", on_click=runner.step,
+                   disabled=state != PAUSED, width="stretch",
+                   help="While paused: exactly one more optimiser step, then pause again.")
+    cols[3].button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=runner.stop,
+                   disabled=not snap.is_active, width="stretch",
+                   help="End the run for good (the model trained so far is kept).")
+
+
+def progress_panel(snap: RunSnapshot) -> None:
+    """Progress bar with epoch, step, samples/s and ETA, plus the run's state."""
+    state_badge(snap.state)
+    text = (f"Epoch {min(snap.epoch + (1 if snap.is_active and snap.epoch < snap.epochs else 0), snap.epochs)}"
+            f" of {snap.epochs} · step {snap.step:,} / {snap.total_steps:,}")
+    if snap.state == STARTING:
+        text = "Starting: loading data and building the model…"
+    st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+    c = st.columns(4)
+    c[0].metric("Samples / s", f"{snap.samples_per_sec:,.0f}" if snap.samples_per_sec else "—")
+    c[1].metric("Training time", fmt_seconds(snap.elapsed))
+    c[2].metric("Time left (ETA)", fmt_seconds(snap.eta_seconds) if snap.is_active else "—")
+    c[3].metric("Parameters", fmt_count(snap.num_parameters.get("total")) if snap.num_parameters else "—")
+    if snap.state == FAILED and snap.error:
+        st.error(f"Training stopped with an error: {snap.error}")
+
+
+# ---------------------------------------------------------------------------
+# Downloads (data is produced lazily, only when clicked)
+# ---------------------------------------------------------------------------
+
+def download_png(label: str, image: np.ndarray, file_name: str, *, key: str, scale: int = 1) -> None:
+    st.download_button(label, data=lambda: png_bytes(image, scale), file_name=file_name, mime="image/png",
+                       key=key, icon=":material/download:", on_click="ignore")
+
+
+def download_gif(label: str, frames: Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]], file_name: str,
+                 *, key: str, scale: int = 1, duration_ms: int = 400) -> None:
+    """`frames` may be a callable, so the frames are only made when the button is clicked."""
+    get = frames if callable(frames) else (lambda f=list(frames): f)
+    st.download_button(label, data=lambda: gif_bytes(list(get()), duration_ms=duration_ms, scale=scale),
+                       file_name=file_name, mime="image/gif", key=key, icon=":material/animation:",
+                       on_click="ignore")
+
+
+def download_csv(label: str, records: Sequence[dict], file_name: str, *, key: str) -> None:
+    records = tuple(records)
+    st.download_button(label, data=lambda: history_csv(records), file_name=file_name, mime="text/csv",
+                       key=key, icon=":material/table:", on_click="ignore", disabled=not records)
+
+
+# ---------------------------------------------------------------------------
+# Epoch-scrubbed grids
+# ---------------------------------------------------------------------------
+
+def epoch_slider(key: str, epochs: Sequence[int], *, label: str = "Epoch") -> int:
+    """Pick one of `epochs`; returns its index. Follows the newest epoch until the user scrubs back."""
+    epochs = list(epochs)
+    if len(epochs) == 1:
+        st.caption(f"{label} {epochs[0]} (more appear as training goes on)")
+        return 0
+    ss = st.session_state
+    last_key = f"{key}__last"
+    current, last = ss.get(key), ss.get(last_key)
+    if current not in epochs or current == last:  # new, or parked at the newest: follow it
+        ss[key] = epochs[-1]
+    ss[last_key] = epochs[-1]
+    chosen = st.select_slider(label, options=epochs, key=key)
+    return epochs.index(chosen)
+
+
+def image_panel(image: np.ndarray, *, key: str, title: str, file_stem: str, caption: str | None = None,
+                frames: Callable[[], Sequence[np.ndarray]] | None = None, target_px: int = 440) -> None:
+    """One picture, enlarged crisply, with a PNG download (and a GIF of `frames()` when given)."""
+    if title:
+        st.markdown(f"**{title}**")
+    scale = display_scale(image.shape[1], target_px)
+    st.image(upscale(image, scale), caption=caption)
+    cols = st.columns(2)
+    with cols[0]:
+        download_png("PNG", image, f"{file_stem}.png", key=f"{key}_png", scale=scale)
+    if frames is not None:
+        with cols[1]:
+            download_gif("GIF, all epochs", frames, f"{file_stem}_epochs.gif", key=f"{key}_gif", scale=scale)
+
+
+def epoch_frames(snapshots: Sequence, make: Callable) -> Callable[[], list[np.ndarray]]:
+    """A callable giving `make(snapshot)` for every epoch (run only when a GIF is asked for)."""
+    snaps = tuple(snapshots)
+    return lambda: [make(s) for s in snaps]
+
+
+def samples_of(snap) -> np.ndarray:
+    return make_grid(snap.samples)
+
+
+def latent_map_of(n: int) -> Callable:
+    return lambda snap: make_grid(snap.latent_map, nrow=n)
+
+
+def has_recon(snap) -> bool:
+    return snap.originals is not None and snap.reconstructions is not None
+
+
+def recon_of(snap) -> np.ndarray:
+    """Rows of originals, each above the row of their reconstructions."""
+    n = len(snap.originals)
+    nrow = min(n, 8)
+    rows = []
+    for i in range(0, n, nrow):
+        rows.append(snap.originals[i:i + nrow])
+        rows.append(snap.reconstructions[i:i + nrow])
+    return make_grid(np.concatenate(rows), nrow=nrow)
+
+
+def history_downloads(snap: RunSnapshot, *, key: str) -> None:
+    c1, c2 = st.columns(2)
+    stem = f"{snap.config.model}_{snap.run_id}"
+    with c1:
+        download_csv("Per-step metrics (CSV)", snap.step_history, f"{stem}_steps.csv", key=f"{key}_csv_steps")
+    with c2:
+        download_csv("Per-epoch metrics (CSV)", snap.epoch_history, f"{stem}_epochs.csv", key=f"{key}_csv_epochs")
+
+
+def chart_options(key: str, *, x_axis: bool = True) -> tuple[str, float]:
+    """x-axis (step / epoch / seconds) and EMA smoothing for the loss charts."""
+    cols = st.columns([2, 3, 3])
+    x = "step"
+    if x_axis:
+        x = cols[0].segmented_control("x axis", ["step", "epoch", "time"], default="step", required=True,
+                                      key=f"{key}_x", format_func={"step": "steps", "epoch": "epochs",
+                                                                   "time": "seconds"}.get) or "step"
+    smoothing = cols[1 if x_axis else 0].slider("Smoothing (EMA)", 0.0, 0.99, 0.9, 0.01, key=f"{key}_smooth",
+                               help="Exponential moving average over steps; the raw values stay visible, faint.")
+    return x, smoothing
+
+
+def save_panel(run_id: str, snap: RunSnapshot, *, key: str) -> None:
+    """Once a run is over: save it to runs/ (then the explorer lists it) or download the file."""
+    from pathlib import Path
+
+    from gen_core.runs import RunError
+
+    from . import state
+    if snap.is_active or snap.step == 0:
+        return
+    reg = state.registry()
+    folder = Path(__file__).resolve().parents[1] / "runs"
+    name = f"{snap.config.model}_{run_id}.pt"
+    cols = st.columns(2)
+    with cols[0]:
+        if st.button("Save checkpoint to runs/", icon=":material/save:", key=f"{key}_save"):
+            try:
+                path = reg.save(run_id, folder / name)
+                st.toast(f"Saved {Path(path).name}", icon=":material/check:")
+            except (RunError, ValueError, OSError) as e:
+                st.error(f"Could not save: {e}")
+    with cols[1]:
+        st.download_button("Download checkpoint (.pt)", data=lambda: reg.checkpoint_bytes(run_id),
+                           file_name=name, mime="application/octet-stream", key=f"{key}_ckpt",
+                           icon=":material/download:", on_click="ignore")
