@@ -41,8 +41,17 @@ def recipes(dataset: str) -> dict[str, TrainConfig]:
     }
 
 
+MAX_STEP_RECORDS = 2000  # charts down-sample to about this many points anyway
+
+
 def slim(trainer: Trainer) -> None:
-    """Keep every epoch's sample grid; latent maps and scatters only for the last epoch."""
+    """Keep every epoch's sample grid and record; latent maps and scatters only for the last
+    epoch; at most MAX_STEP_RECORDS evenly spaced step records (always the last)."""
+    steps = trainer.history.steps
+    if len(steps) > MAX_STEP_RECORDS:
+        stride = -(-len(steps) // MAX_STEP_RECORDS)
+        kept = steps[::stride]
+        trainer.history.steps = kept if kept[-1] is steps[-1] else kept + [steps[-1]]
     last = len(trainer.snapshots) - 1
     trainer.snapshots = [s if i == last else dataclasses.replace(s, latent_map=None, latent_means=None,
                                                                  latent_labels=None)
