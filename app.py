@@ -8,6 +8,12 @@ process-wide RunRegistry, and pages poll its snapshots.
 """
 from __future__ import annotations
 
+import os
+import sys
+
+if os.environ.get("GEN_CORE_SWITCH_INTERVAL"):  # (experiment)
+    sys.setswitchinterval(float(os.environ["GEN_CORE_SWITCH_INTERVAL"]))
+
 import streamlit as st
 
 from ui import sidebar, state
@@ -23,12 +29,15 @@ PAGES = {
     "latent-explorer": st.Page("app_pages/latent_explorer.py", title="Latent explorer", icon=":material/explore:",
                                url_path="latent-explorer"),
     "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
+    "experiments": st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:",
+                           url_path="experiments"),
 }
 FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
 
 page = st.navigation({"": [PAGES["home"]],
                       "Train": [PAGES["train-gan"], PAGES["train-vae"]],
-                      "Explore": [PAGES["latent-explorer"], PAGES["compare"]]})
+                      "Explore": [PAGES["latent-explorer"], PAGES["compare"]],
+                      "Experiment": [PAGES["experiments"]]})
 state.sync_from_url()
 page_key = next((k for k, p in PAGES.items() if p.url_path == page.url_path), "home")
 sidebar.render(FAMILY_OF_PAGE.get(page_key))

@@ -12,7 +12,7 @@ from gen_core import explore, plots
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.registry import get_model_spec
 from gen_core.runs import RunError
-from ui import live, sources, state, widgets
+from ui import live, quality, sources, state, widgets
 
 st.title("GAN vs VAE")
 st.caption("Two ways to learn p(x). A GAN learns to sample by fooling a critic; a VAE learns to encode and "
@@ -186,3 +186,5 @@ if run_ids:
     live.live_panel(run_ids, lambda snaps, runners: render({s.run_id: s for s in snaps}))
 else:
     render({})
+
+quality.compare_quality((left_key, right_key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gen_core import plots
-from ui import settings, widgets
+from ui import quality, settings, widgets
 from ui.trainpage import run_header, train_page
 
 st.title("Train a GAN")
@@ -55,6 +55,7 @@ def body(snaps, runners) -> None:
                      "look alike because G is a smooth function of z.")
             st.page_link("app_pages/latent_explorer.py", label="Move through it with sliders in the Latent explorer",
                          icon=":material/explore:")
+    quality.train_quality(snap, key="gan_q")
     widgets.save_panel(snap.run_id, snap, key="gan_save")
 
 

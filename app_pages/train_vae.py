@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gen_core import plots
-from ui import settings, widgets
+from ui import quality, settings, widgets
 from ui.trainpage import run_header, train_page
 
 st.title("Train a VAE")
@@ -74,6 +74,7 @@ def body(snaps, runners) -> None:
                 shown.latent_means, shown.latent_labels, dataset=cfg.dataset, projection=projection,
                 title=f"Latent means of {len(shown.latent_labels):,} held-out images, epoch {shown.epoch}"),
                 key="vae_scatter")
+    quality.train_quality(snap, key="vae_q")
     widgets.save_panel(snap.run_id, snap, key="vae_save")
 
 

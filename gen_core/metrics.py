@@ -31,7 +31,7 @@ from .sampling import decode
 
 METRIC_HELP = {
     "fid": "FID — distance between real and generated feature statistics (lower is better).",
-    "kid": "KID — kernel distance, unbiased on small samples (lower is better; ×1000 shown).",
+    "kid": "KID — kernel distance, unbiased on small samples (lower is better).",
     "inception_score": "IS — confident and varied class predictions (higher is better; max = 10).",
     "precision": "Precision — share of samples that look like real data (sharpness).",
     "recall": "Recall — share of real data the samples cover (diversity).",

@@ -433,3 +433,221 @@ def history_frame(records: Iterable[dict]) -> pd.DataFrame:
 
 def history_csv(records: Iterable[dict]) -> bytes:
     return history_frame(records).to_csv(index=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Measured quality (gen_core.metrics scores in epoch records / checkpoint metadata)
+# ---------------------------------------------------------------------------
+
+QUALITY_METRICS = {
+    # key: (title, y-axis title)
+    "fid": ("FID (lower is better)", "FID"),
+    "kid": ("KID (lower is better)", "KID"),
+    "inception_score": ("Inception Score (higher is better)", "IS"),
+    "kl_to_uniform": ("Class imbalance: KL to uniform (lower is better)", "KL (nats)"),
+    "missing_classes": ("Missing classes (mode collapse)", "classes"),
+    "active_units": ("Active latent units (VAE)", "units"),
+}
+REFERENCE_COLOR = "#7F7F7F"
+QUALITY_COLORS = {"fid": "#D62728", "kid": "#D62728", "inception_score": "#9467BD", "precision": "#1F77B4",
+                  "recall": "#FF7F0E", "kl_to_uniform": "#8C564B", "missing_classes": "#8C564B",
+                  "active_units": "#2CA02C"}
+
+
+def has_quality(epochs: Sequence[dict]) -> bool:
+    """Do any of these epoch records carry quality scores?"""
+    return any(isinstance(r.get("fid"), (int, float)) for r in epochs)
+
+
+def _scored(epochs: Sequence[dict], key: str) -> list[dict]:
+    return [r for r in epochs if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+
+
+def _reference_line(fig: go.Figure, value: float | None, text: str, color: str = REFERENCE_COLOR,
+                    position: str = "top right") -> None:
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return
+    fig.add_hline(y=float(value), line=dict(color=color, dash="dash", width=1.5),
+                  annotation_text=text, annotation_position=position,
+                  annotation_font=dict(size=11, color=color))
+
+
+def quality_figure(epochs: Sequence[dict], metric: str = "fid", *, x: str = "epoch",
+                   reference: dict | None = None, height: int = 300) -> go.Figure:
+    """One quality score per scored epoch, against epochs or training seconds, with the real-data
+    value (real test vs real train images, same sample size) as a dashed line."""
+    if metric not in QUALITY_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(QUALITY_METRICS)}, got {metric!r}")
+    title, y_title = QUALITY_METRICS[metric]
+    _, x_title = _x((), x)
+    fig = go.Figure()
+    _layout(fig, title, x_title, y_title, height=height)
+    rows = _scored(epochs, metric)
+    if not rows:
+        return _empty(fig, "no scores yet")
+    xs = _column(rows, X_AXES[x][0])
+    ys = _column(rows, metric)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="model",
+                             line=dict(color=QUALITY_COLORS.get(metric, COLORS["train"]), width=2),
+                             marker=dict(size=8),
+                             hovertemplate=f"{y_title} %{{y:.3g}}<extra>epoch %{{customdata}}</extra>",
+                             customdata=_column(rows, "epoch")))
+    ref = (reference or {}).get(metric)
+    _reference_line(fig, ref, f"real data: {ref:.3g}" if isinstance(ref, (int, float)) else "")
+    if metric == "inception_score":
+        fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def precision_recall_figure(epochs: Sequence[dict], *, x: str = "epoch", reference: dict | None = None,
+                            height: int = 300) -> go.Figure:
+    """Precision (sharpness) and recall (diversity) per scored epoch, each with its real-data line."""
+    _, x_title = _x((), x)
+    fig = go.Figure()
+    _layout(fig, "Precision (sharp) & recall (diverse)", x_title, "share (0–1)", height=height)
+    rows = _scored(epochs, "precision")
+    if not rows:
+        return _empty(fig, "no scores yet")
+    xs = _column(rows, X_AXES[x][0])
+    for key, name in (("precision", "precision"), ("recall", "recall")):
+        fig.add_trace(go.Scatter(x=xs, y=_column(rows, key), mode="lines+markers", name=name,
+                                 line=dict(color=QUALITY_COLORS[key], width=2), marker=dict(size=8)))
+    ref = reference or {}
+    for key, pos in (("precision", "top right"), ("recall", "bottom right")):
+        v = ref.get(key)
+        if isinstance(v, (int, float)):
+            _reference_line(fig, v, f"real {key}: {v:.2f}", QUALITY_COLORS[key], pos)
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
+
+
+def class_histogram_figure(histogram: Sequence[float] | None, *, dataset: str | None = None,
+                           reference: Sequence[float] | None = None, title: str | None = None,
+                           color: str = "#636EFA", height: int = 300) -> go.Figure:
+    """Share of generated samples per predicted class (bars), the real data's share (markers) and
+    the uniform share (dotted). Empty or missing bars are the signature of mode collapse."""
+    fig = go.Figure()
+    _layout(fig, title or "Which classes does it generate?", "class (as the evaluator reads it)",
+            "share of samples", height=height)
+    if histogram is None or len(histogram) == 0:
+        return _empty(fig, "no scores yet")
+    hist = np.asarray(histogram, dtype=float)
+    names = class_names(dataset, len(hist))[: len(hist)]
+    fig.add_trace(go.Bar(x=names, y=hist, name="samples", marker_color=color,
+                         hovertemplate="%{x}: %{y:.1%}<extra>samples</extra>"))
+    if reference is not None and len(reference) == len(hist):
+        fig.add_trace(go.Scatter(x=names, y=np.asarray(reference, dtype=float), mode="markers", name="real data",
+                                 marker=dict(symbol="line-ew-open", size=26, color=REFERENCE_COLOR,
+                                             line=dict(width=3)),
+                                 hovertemplate="%{x}: %{y:.1%}<extra>real data</extra>"))
+    fig.add_trace(go.Scatter(x=names, y=[1.0 / len(hist)] * len(hist), mode="lines", name="uniform",
+                             line=dict(color=REFERENCE_COLOR, dash="dot", width=1, shape="hvh"), hoverinfo="skip"))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(type="category")
+    fig.update_layout(hovermode="closest", bargap=0.25)
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Sweeps (gen_core.experiments): one colour per value, one dash per seed
+# ---------------------------------------------------------------------------
+
+_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
+
+
+def _hex_rgba(color: str, alpha: float) -> str:
+    c = color.lstrip("#")
+    r, g, b = int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def sweep_curves_figure(series: Sequence[tuple[str, int, Sequence[dict]]], metric: str, *,
+                        x: str = "epoch", smoothing: float = DEFAULT_SMOOTHING, seeds: str = "lines",
+                        title: str | None = None, y_title: str = "", legend_title: str = "",
+                        reference: float | None = None, negate: bool = False, markers: bool = False,
+                        x_range: tuple[float, float] | None = None, max_points: int = 600,
+                        height: int = 320) -> go.Figure:
+    """Curves of one metric for every run of a sweep, overlaid.
+
+    series: (value label, seed, records) per run, in sweep order (step or epoch records).
+    seeds:  "lines" — one line per run, seeds told apart by dash; "band" — per value, the mean
+            over seeds with a ±1 std band (runs aligned by record index).
+    """
+    if seeds not in ("lines", "band"):
+        raise ValueError(f"seeds must be 'lines' or 'band', got {seeds!r}")
+    _, x_title = _x((), x)
+    fig = go.Figure()
+    _layout(fig, title or TITLES.get(metric, metric), x_title, y_title, height=height)
+    fig.update_layout(legend=dict(title=dict(text=legend_title, side="left")), hovermode="closest",
+                      showlegend=True)
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    series = [(lab, seed, [r for r in recs if isinstance(r.get(metric), (int, float))])
+              for lab, seed, recs in series]
+    series = [s for s in series if s[2]]
+    if not series:
+        return _empty(fig, "no data yet")
+    labels = list(dict.fromkeys(lab for lab, _, _ in series))
+    seed_order = list(dict.fromkeys(seed for _, seed, _ in series))
+    color = {lab: _PALETTE[i % len(_PALETTE)] for i, lab in enumerate(labels)}
+    mode = "lines+markers" if markers else "lines"
+    sign = -1.0 if negate else 1.0
+
+    def smooth(ys: np.ndarray) -> np.ndarray:
+        return ema(ys, smoothing) if smoothing > 0 else ys
+
+    if seeds == "lines" or len(seed_order) == 1:
+        for lab, seed, recs in series:
+            xs, ys = _column(recs, X_AXES[x][0]), sign * smooth(_column(recs, metric))
+            idx = downsample_indices(len(ys), max_points)
+            name = lab if len(seed_order) == 1 else f"{lab} · seed {seed}"
+            fig.add_trace(go.Scatter(x=xs[idx], y=ys[idx], mode=mode, name=name, legendgroup=lab,
+                                     line=dict(color=color[lab], width=2,
+                                               dash=_DASHES[seed_order.index(seed) % len(_DASHES)])))
+    else:
+        for lab in labels:
+            runs = [recs for l2, _, recs in series if l2 == lab]
+            n = min(len(r) for r in runs)
+            xs = np.nanmean(np.stack([_column(r[:n], X_AXES[x][0]) for r in runs]), axis=0)
+            ys = np.stack([sign * smooth(_column(r, metric))[:n] for r in runs])
+            mean, std = np.nanmean(ys, axis=0), (np.nanstd(ys, axis=0, ddof=1) if len(runs) > 1
+                                                   else np.zeros(n))
+            idx = downsample_indices(n, max_points)
+            fig.add_trace(go.Scatter(x=np.concatenate([xs[idx], xs[idx][::-1]]),
+                                     y=np.concatenate([(mean + std)[idx], (mean - std)[idx][::-1]]),
+                                     mode="lines", fill="toself", fillcolor=_hex_rgba(color[lab], 0.18),
+                                     line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False, legendgroup=lab))
+            fig.add_trace(go.Scatter(x=xs[idx], y=mean[idx], mode=mode, legendgroup=lab,
+                                     name=f"{lab} (mean of {len(runs)})", line=dict(color=color[lab], width=2)))
+    if reference is not None:
+        _reference_line(fig, reference, f"real data: {reference:.3g}")
+    return fig
+
+
+def sweep_summary_figure(values: Sequence[str], means: Sequence[float], stds: Sequence[float] | None = None, *,
+                         metric_title: str, param_label: str, reference: float | None = None,
+                         y_range: tuple[float, float] | None = None, height: int = 300) -> go.Figure:
+    """A final metric per swept value (mean, with ±1 std error bars over seeds), values in sweep order."""
+    fig = go.Figure()
+    _layout(fig, f"{metric_title} by {param_label}", param_label, metric_title, height=height)
+    means = np.asarray(means, dtype=float)
+    if len(means) == 0 or not np.isfinite(means).any():
+        return _empty(fig, "no finished runs yet")
+    values = [str(v) for v in values]
+    err = None
+    if stds is not None:
+        s = np.nan_to_num(np.asarray(stds, dtype=float), nan=0.0)
+        if s.any():
+            err = dict(type="data", array=s, visible=True)
+    fig.add_trace(go.Scatter(x=values, y=means, mode="markers+lines", error_y=err, name=metric_title,
+                             marker=dict(size=11, color=[_PALETTE[i % len(_PALETTE)] for i in range(len(values))]),
+                             line=dict(color="#BBBBBB", width=1)))
+    fig.update_xaxes(type="category")
+    fig.update_layout(showlegend=False, hovermode="closest")
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    if reference is not None:
+        _reference_line(fig, reference, f"real data: {reference:.3g}")
+    return fig

@@ -202,3 +202,100 @@ def test_class_names_fall_back_to_digits():
     assert plots.class_names("kmnist")[:2] == ["o", "ki"]
     assert plots.class_names(None, 3) == ["0", "1", "2"]
     assert plots.class_names("mnist", 12)[-1] == "11"
+
+
+# ---------------------------------------------------------------------------- measured quality
+
+def scored_epochs(n: int) -> list[dict]:
+    return [{"epoch": e, "step": 10 * e, "time": 1.5 * e, "fid": 300.0 / e, "inception_score": 2.0 + e,
+             "precision": 0.5 + 0.05 * e, "recall": 0.1 * e, "class_histogram": [0.1] * 10} for e in range(1, n + 1)]
+
+
+def _dashed_lines(fig) -> list:
+    return [s for s in fig.layout.shapes if s.line.dash == "dash"]
+
+
+@pytest.mark.parametrize("x, title", [("epoch", "Epoch"), ("time", "Training time (s)")])
+def test_quality_figure_over_epochs_or_seconds_with_real_data_line(x, title):
+    epochs = scored_epochs(4) + [{"epoch": 5, "time": 9.0}]  # an unscored epoch is skipped
+    fig = plots.quality_figure(epochs, "fid", x=x, reference={"fid": 26.3})
+    assert fig.layout.title.text.startswith("FID") and fig.layout.xaxis.title.text == title
+    (trace,) = fig.data
+    assert list(trace.y) == [300.0, 150.0, 100.0, 75.0]
+    assert list(trace.x) == ([1, 2, 3, 4] if x == "epoch" else [1.5, 3.0, 4.5, 6.0])
+    (line,) = _dashed_lines(fig)
+    assert line.y0 == line.y1 == 26.3
+    assert any("real data" in a.text for a in fig.layout.annotations)
+    assert not _dashed_lines(plots.quality_figure(epochs, "inception_score"))  # no reference: no line
+    with pytest.raises(ValueError):
+        plots.quality_figure(epochs, "loss")
+
+
+def test_quality_figures_without_scores_say_so():
+    for fig in (plots.quality_figure([{"epoch": 1}], "fid"), plots.precision_recall_figure([]),
+                plots.class_histogram_figure(None)):
+        assert not fig.data and "no scores yet" in fig.layout.annotations[0].text
+    assert not plots.has_quality([{"epoch": 1, "g_loss": 1.0}]) and plots.has_quality(scored_epochs(1))
+
+
+def test_precision_recall_figure_has_both_with_their_references():
+    fig = plots.precision_recall_figure(scored_epochs(3), reference={"precision": 0.87, "recall": 0.86})
+    assert [t.name for t in fig.data] == ["precision", "recall"]
+    assert sorted(s.y0 for s in _dashed_lines(fig)) == [0.86, 0.87]
+    assert tuple(fig.layout.yaxis.range) == (-0.02, 1.02)
+
+
+def test_class_histogram_uses_dataset_class_names_and_marks_real_and_uniform():
+    hist = [0.3, 0.0, 0.2, 0.1, 0.1, 0.1, 0.0, 0.1, 0.05, 0.05]
+    fig = plots.class_histogram_figure(hist, dataset="fashion-mnist", reference=[0.1] * 10, title="GAN")
+    bars, real, uniform = fig.data
+    assert bars.type == "bar" and list(bars.x)[:2] == ["T-shirt/top", "Trouser"] and list(bars.y) == hist
+    assert real.name == "real data" and list(real.y) == [0.1] * 10
+    assert uniform.name == "uniform" and uniform.line.dash == "dot" and uniform.y[0] == pytest.approx(0.1)
+    digits = plots.class_histogram_figure(hist, dataset="mnist")
+    assert list(digits.data[0].x) == [str(i) for i in range(10)] and [t.name for t in digits.data] == [
+        "samples", "uniform"]
+
+
+def _series(values=("0.0001", "0.001"), seeds=(0, 1), n=30):
+    out = []
+    for i, v in enumerate(values):
+        for s in seeds:
+            out.append((v, s, [{"step": k, "epoch": k / 10, "time": 0.1 * k, "g_loss": 1.0 + i + 0.01 * s}
+                               for k in range(1, n + 1)]))
+    return out
+
+
+def test_sweep_curves_colour_per_value_dash_per_seed():
+    fig = plots.sweep_curves_figure(_series(), "g_loss", smoothing=0.0, legend_title="lr_g")
+    assert len(fig.data) == 4
+    colours = [t.line.color for t in fig.data]
+    assert colours[0] == colours[1] != colours[2] == colours[3]
+    assert [t.line.dash for t in fig.data] == ["solid", "dash", "solid", "dash"]
+    assert fig.data[1].name == "0.0001 · seed 1" and fig.layout.legend.title.text == "lr_g"
+    assert fig.layout.xaxis.title.text == "Epoch"
+    one_seed = plots.sweep_curves_figure(_series(seeds=(0,)), "g_loss", smoothing=0.0)
+    assert [t.name for t in one_seed.data] == ["0.0001", "0.001"]
+
+
+def test_sweep_curves_band_is_mean_and_std_over_seeds():
+    fig = plots.sweep_curves_figure(_series(), "g_loss", smoothing=0.0, seeds="band")
+    bands = [t for t in fig.data if t.fill == "toself"]
+    means = [t for t in fig.data if t.fill != "toself"]
+    assert len(bands) == 2 and len(means) == 2
+    assert means[0].y[0] == pytest.approx(1.005) and means[1].name == "0.001 (mean of 2)"
+    neg = plots.sweep_curves_figure(_series(seeds=(0,)), "g_loss", smoothing=0.0, negate=True)
+    assert neg.data[0].y[0] == pytest.approx(-1.0)
+    assert not plots.sweep_curves_figure([], "g_loss").data
+    with pytest.raises(ValueError):
+        plots.sweep_curves_figure(_series(), "g_loss", seeds="both")
+
+
+def test_sweep_summary_has_error_bars_in_sweep_order():
+    fig = plots.sweep_summary_figure(["0.0001", "0.001", "0.01"], [40.0, 30.0, float("nan")], [2.0, float("nan"), 0],
+                                     metric_title="FID", param_label="learning rate G", reference=26.0)
+    (trace,) = fig.data
+    assert list(trace.x) == ["0.0001", "0.001", "0.01"] and list(trace.error_y.array) == [2.0, 0.0, 0.0]
+    assert fig.layout.title.text == "FID by learning rate G" and _dashed_lines(fig)[0].y0 == 26.0
+    empty = plots.sweep_summary_figure([], [], metric_title="FID", param_label="x")
+    assert not empty.data

@@ -32,6 +32,10 @@ DEMO_EPOCHS = 10
 
 PERSIST = dict(persist_state="session")
 
+# Quality scoring during training (gen_core.metrics): off by default, a few seconds per score on a CPU.
+QUALITY_SAMPLES = (200, 500, 1000, 2000)
+DEFAULT_QUALITY_SAMPLES = 500
+
 
 def _k(prefix: str, name: str) -> str:
     return f"{prefix}_{name}"
@@ -108,6 +112,9 @@ def init(prefix: str, family: str) -> None:
         # values for fields only some models show (kept per model family of widgets)
         _set_values(prefix, _model_values(model, get_model_spec(model).default_config()), only_missing=True)
     st.session_state.setdefault(_k(prefix, "preset"), CUSTOM)
+    # Not part of _values_from_config: choosing a preset or a model keeps the scoring choice.
+    st.session_state.setdefault(_k(prefix, "metrics_every"), 0)
+    st.session_state.setdefault(_k(prefix, "metrics_n"), DEFAULT_QUALITY_SAMPLES)
 
 
 def _on_model_change(prefix: str) -> None:
@@ -181,6 +188,26 @@ def _common_training(prefix: str, cols) -> None:
                          help="Seeds the weights, the noise and the batch order: same seed, same run.")
 
 
+def _quality_settings(prefix: str, cols) -> None:
+    cols[0].number_input("Score quality every k epochs", 0, 1000, step=1, key=_k(prefix, "metrics_every"),
+                         **PERSIST,
+                         help="Measure FID, Inception Score, precision and recall of fresh samples with the "
+                              "dataset's evaluator every k epochs (and after the last one); 0 = off. Each "
+                              "score takes a few seconds on a CPU and is not counted as training time.")
+    if st.session_state.get(_k(prefix, "metrics_n")) not in QUALITY_SAMPLES:
+        st.session_state[_k(prefix, "metrics_n")] = DEFAULT_QUALITY_SAMPLES
+    cols[1].select_slider("Samples per score", QUALITY_SAMPLES, key=_k(prefix, "metrics_n"), **PERSIST,
+                          disabled=not st.session_state.get(_k(prefix, "metrics_every")),
+                          help="Generated (and real) images per score: more gives steadier numbers, "
+                               "and takes longer.")
+
+
+def _quality_values(prefix: str) -> dict[str, int]:
+    n = st.session_state.get(_k(prefix, "metrics_n"), DEFAULT_QUALITY_SAMPLES)
+    return dict(metrics_every=int(st.session_state.get(_k(prefix, "metrics_every"), 0) or 0),
+                metrics_samples=int(n if n in QUALITY_SAMPLES else DEFAULT_QUALITY_SAMPLES))
+
+
 def gan_settings(prefix: str = "gan") -> None:
     """All GAN widgets. Read the result with `gan_config(prefix, ...)`."""
     init(prefix, "gan")
@@ -202,6 +229,7 @@ def gan_settings(prefix: str = "gan") -> None:
     c[2].number_input("Adam β₁", 0.0, 0.999, step=0.05, format="%.3f", key=_k(prefix, "beta1"), **PERSIST,
                       help="0.5 as in Radford et al. (DCGAN); for both G and D.")
     c[3].number_input("Adam β₂", 0.0, 0.99999, step=0.001, format="%.4f", key=_k(prefix, "beta2"), **PERSIST)
+    _quality_settings(prefix, st.columns(4))
     model = st.session_state[_k(prefix, "model")]
     with st.expander("Architecture", expanded=False):
         c = st.columns(4)
@@ -249,6 +277,7 @@ def vae_settings(prefix: str = "vae") -> None:
         c[1].text_input("Conv channels", key=_k(prefix, "conv_channels"), **PERSIST,
                         help="At most two convolutions, each halving the side.")
         c[2].number_input("Dense width", 1, 8192, step=32, key=_k(prefix, "dense"), **PERSIST)
+    _quality_settings(prefix, st.columns(4))
 
 
 def _get(prefix: str, name: str):
@@ -275,7 +304,7 @@ def gan_config(prefix: str = "gan", *, dataset: str, device: str = "auto") -> Tr
                        gan_loss=_get(prefix, "loss"), lr_g=float(_get(prefix, "lr_g")),
                        lr_d=float(_get(prefix, "lr_d")), beta1=float(_get(prefix, "beta1")),
                        beta2=float(_get(prefix, "beta2")), d_steps=int(_get(prefix, "d_steps")),
-                       gp_weight=float(_get(prefix, "gp_weight")))
+                       gp_weight=float(_get(prefix, "gp_weight")), **_quality_values(prefix))
 
 
 def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> TrainConfig:
@@ -294,7 +323,7 @@ def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> Tr
                        epochs=int(_get(prefix, "epochs")), batch_size=int(_get(prefix, "batch")),
                        images_per_epoch=ipe or None, seed=int(_get(prefix, "seed")),
                        lr=float(_get(prefix, "lr")), beta=float(_get(prefix, "beta")),
-                       recon_loss=_get(prefix, "recon"))
+                       recon_loss=_get(prefix, "recon"), **_quality_values(prefix))
 
 
 def preset_status(prefix: str, cfg: TrainConfig) -> str | None:
@@ -307,6 +336,6 @@ def preset_status(prefix: str, cfg: TrainConfig) -> str | None:
     except ConfigError:
         return None
     mine = cfg.to_dict()
-    ignore = {"images_per_epoch", "dataset", "device", "data_root"}
+    ignore = {"images_per_epoch", "dataset", "device", "data_root", "metrics_every", "metrics_samples"}
     same = all(mine[k] == ref[k] for k in mine if k not in ignore)
     return f"{'As in' if same else 'Changed from'} preset: {preset.title}."

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_DIRS = (REPO / "checkpoints", REPO / "runs")
 UPLOAD = "upload"
 UPLOADS = "uploaded_views"  # session key: {sha1: ModelView}
+UPLOAD_META = "uploaded_meta"  # session key: {sha1: checkpoint metadata dict}
 
 try:
     from gen_core.checkpoints import CheckpointError, load_checkpoint
@@ -46,22 +47,28 @@ def _rel(path: Path) -> str:
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading checkpoint…")
-def _load_file(path: str, mtime: float) -> tuple[ModelView | None, str | None]:
-    """(view, None) or (None, why not). Cached either way, so a bad file is read once per change."""
+def _load_file(path: str, mtime: float) -> tuple[ModelView | None, str | None, dict]:
+    """(view, None, metadata) or (None, why not, {}). Cached either way, so a bad file is read once per change."""
     if load_checkpoint is None:
-        return None, "checkpoint loading is not available in this version."
+        return None, "checkpoint loading is not available in this version.", {}
     try:
         ck = load_checkpoint(path)
     except CheckpointError as e:
-        return None, str(e)
-    return view_from_checkpoint(ck, key=f"file:{path}#{mtime}", label=f"checkpoint {Path(path).name}"), None
+        return None, str(e), {}
+    view = view_from_checkpoint(ck, key=f"file:{path}#{mtime}", label=f"checkpoint {Path(path).name}")
+    return view, None, dict(ck.metadata or {})
 
 
-def _file_view(path: Path) -> tuple[ModelView | None, str | None]:
+def _file_entry(path: Path) -> tuple[ModelView | None, str | None, dict]:
     try:
         return _load_file(str(path), path.stat().st_mtime)
     except OSError as e:
-        return None, f"cannot read {path.name}: {e}"
+        return None, f"cannot read {path.name}: {e}", {}
+
+
+def _file_view(path: Path) -> tuple[ModelView | None, str | None]:
+    view, error, _ = _file_entry(path)
+    return view, error
 
 
 def _load_upload(data: bytes, name: str) -> tuple[str, ModelView]:
@@ -73,6 +80,7 @@ def _load_upload(data: bytes, name: str) -> tuple[str, ModelView]:
         ck = load_checkpoint(data)
         uploads.clear()  # keep one upload per session: models can be large
         uploads[digest] = view_from_checkpoint(ck, key=f"upload:{digest}", label=f"upload {name}")
+        st.session_state[UPLOAD_META] = {digest: dict(ck.metadata or {})}
     return f"upload:{digest}", uploads[digest]
 
 
@@ -94,6 +102,27 @@ def resolve(key: str | None) -> ModelView | None:
     if kind == "upload":
         return st.session_state.get(UPLOADS, {}).get(ref)
     return None
+
+
+def metadata(key: str | None) -> dict:
+    """A checkpoint's metadata (file or upload); {} for runs and unknown keys."""
+    if not key:
+        return {}
+    kind, _, ref = key.partition(":")
+    if kind == "file":
+        path = Path(ref)
+        return _file_entry(path)[2] if path.is_file() else {}
+    if kind == "upload":
+        return st.session_state.get(UPLOAD_META, {}).get(ref, {})
+    return {}
+
+
+def shipped_scores(key: str | None) -> tuple[dict | None, dict | None]:
+    """(metadata["metrics"], metadata["reference"]) a checkpoint carries, else (None, None)."""
+    meta = metadata(key)
+    metrics = meta.get("metrics") if isinstance(meta.get("metrics"), dict) else None
+    reference = meta.get("reference") if isinstance(meta.get("reference"), dict) else None
+    return metrics, reference
 
 
 def run_options(family: str | None = None) -> dict[str, str]:

@@ -49,6 +49,11 @@ def train_page(family: str, *, draw_settings: Callable[[], None], build: Callabl
             st.caption("A run is in progress: pause or stop it below; its settings are shown in the panel.")
         elif cfg is not None:
             timing.show(cfg)
+            if cfg.metrics_every:
+                from .quality import scoring_seconds
+                st.caption(f":material/speed: Quality scoring adds ≈ {scoring_seconds(cfg.metrics_samples):.0f} s "
+                           f"every {cfg.metrics_every} epoch{'s' if cfg.metrics_every != 1 else ''} on a CPU "
+                           "(not counted as training time).")
             status = settings.preset_status(family, cfg)
             if status:
                 st.caption(status)

@@ -1,0 +1,246 @@
+"""gen_core.experiments (ablation sweeps) and gen_core.reading (metric tables and sentences)."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+from gen_core import experiments as ex
+from gen_core import reading
+from gen_core.config import ConfigError
+
+JOIN_S = 60
+pytestmark = pytest.mark.filterwarnings("ignore:Metric .* will save all extracted features:UserWarning")
+
+
+def tiny_base(model: str = "mlp-gan", **kw):
+    base = dict(epochs=1, images_per_epoch=64, batch_size=32)
+    base.update(kw)
+    return tiny_config(model, **base)
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+def test_tiny_sweep_runs_values_in_order(mini_data):
+    sweep = ex.Sweep(tiny_base(), "lr_g", [1e-4, 1e-3], seeds=[0], data=mini_data).start()
+    assert sweep.join(JOIN_S)
+    snap = sweep.snapshot()
+    assert snap.state == ex.FINISHED and not snap.is_active and snap.progress == 1.0
+    assert [(it.value, it.seed, it.state) for it in snap.items] == [(1e-4, 0, "finished"), (1e-3, 0, "finished")]
+    assert [it.config.lr_g for it in snap.items] == [1e-4, 1e-3]
+    for it in snap.items:
+        assert it.step == it.total_steps == 2 and it.epoch == 1
+        assert {"g_loss", "d_loss", "train_seconds"} <= set(it.final)
+        assert it.samples is not None and it.samples.dtype == np.uint8 and it.samples.ndim == 2
+        assert len(it.step_history) == 2 and len(it.epoch_history) == 1
+    frame = ex.results_frame(snap)
+    assert frame["lr_g"].tolist() == ["0.0001", "0.001"] and frame["runs"].tolist() == [1, 1]
+    assert math.isnan(frame["g_loss_std"].iloc[0])  # one seed: no spread
+    shown = ex.results_display(frame, "lr_g")
+    assert "G loss" in shown.columns and "±" not in shown["G loss"].iloc[0]
+    assert b"lr_g" in ex.results_csv(frame)
+    assert len(ex.runs_frame(snap)) == 2
+
+
+def test_sweep_with_quality_scores_reports_fid(mini_data):
+    base = tiny_base("mlp-vae", metrics_every=1, metrics_samples=50)
+    sweep = ex.Sweep(base, "latent_dim", [2, 3], data=mini_data).start()
+    assert sweep.join(JOIN_S)
+    snap = sweep.snapshot()
+    assert snap.state == ex.FINISHED
+    assert [it.config.model_config.latent_dim for it in snap.items] == [2, 3]
+    for it in snap.items:
+        assert {"fid", "precision", "recall", "val_elbo", "active_units"} <= set(it.final)
+    frame = ex.results_frame(snap)
+    text = ex.sweep_reading(frame, "latent dim", "vae")
+    assert "latent dim = " in text and "FID" in text and "One seed per value" in text
+
+
+def test_invalid_value_is_rejected_before_anything_runs():
+    store = ex.SweepStore()
+    with pytest.raises(ConfigError, match=r"learning rate = -1: lr must be in \(0, 1\]"):
+        store.create(tiny_base("mlp-vae"), "lr", [1e-3, -1.0], [0])
+    assert store.list() == []
+    with pytest.raises(ConfigError, match="batch size = 512: images_per_epoch"):
+        ex.sweep_configs(tiny_base(), "batch_size", [32, 512], [0])
+    with pytest.raises(ConfigError, match="GAN loss = wasserstein: gan_loss must be one of"):
+        ex.sweep_configs(tiny_base(), "gan_loss", ["wasserstein"], [0])
+    with pytest.raises(ConfigError, match="setting of VAE models, not of mlp-gan"):
+        ex.sweep_configs(tiny_base(), "beta", [1.0, 2.0], [0])
+    with pytest.raises(ConfigError, match="cannot sweep"):
+        ex.sweep_configs(tiny_base(), "nonsense", [1], [0])
+
+
+def test_values_the_loaded_data_cannot_serve_are_rejected_up_front(mini_data):
+    if ex._check_against_data is None:
+        pytest.skip("this engine has no data-dependent config checks")
+    with pytest.raises(ConfigError, match="images per epoch = 20000: images_per_epoch"):
+        ex.Sweep(tiny_base(), "images_per_epoch", [64, 20_000], data=mini_data)
+
+
+@pytest.mark.parametrize("param, text, message", [
+    ("lr_g", "", "at least one value"),
+    ("lr_g", "0.001, fast", "takes numbers"),
+    ("latent_dim", "2, 2.5", "whole numbers"),
+    ("latent_dim", "2, 2", "appears twice"),
+    ("batch_norm", "maybe", "true or false"),
+    ("lr_g", ", ".join(str(i / 1000) for i in range(1, 11)), "at most 8 values"),
+])
+def test_parse_values_errors_are_user_facing(param, text, message):
+    with pytest.raises(ConfigError, match=message):
+        ex.parse_values(param, text)
+
+
+def test_parse_values_and_seeds():
+    assert ex.parse_values("lr_g", "1e-4; 0.0005, 2e-3") == [1e-4, 5e-4, 2e-3]
+    assert ex.parse_values("latent_dim", "2, 8.0") == [2, 8]
+    assert ex.parse_values("batch_norm", "off, True") == [False, True]
+    assert ex.parse_values("gan_loss", "LSGAN, hinge") == ["lsgan", "hinge"]
+    assert ex.parse_seeds("0, 1, 2") == [0, 1, 2]
+    for bad in ("", "-1", "a", "1, 1", "0,1,2,3,4,5"):
+        with pytest.raises(ConfigError, match="Seeds"):
+            ex.parse_seeds(bad)
+    assert ex.value_label(0.0005) == "0.0005" and ex.value_label(True) == "on"
+    assert {p.name for p in ex.params_for("mlp-vae")} >= {"lr", "beta", "latent_dim"}
+    assert "lr_g" not in {p.name for p in ex.params_for("conv-vae")}
+    assert "dropout" in {p.name for p in ex.params_for("mlp-gan")}
+    assert "dropout" not in {p.name for p in ex.params_for("dcgan")}
+    # every suggested list parses and validates for every model it applies to
+    for model in ("mlp-gan", "dcgan", "mlp-vae", "conv-vae"):
+        for p in ex.params_for(model):
+            ex.sweep_configs(tiny_config(model, images_per_epoch=6400, batch_size=32), p.name,
+                             ex.parse_values(p.name, p.suggest), [0])
+
+
+def test_stop_ends_the_current_run_and_skips_the_rest(mini_data):
+    store = ex.SweepStore()
+    slots = []
+
+    class Slot:  # a scheduler's training slot, held while each run trains
+        def __enter__(self):
+            slots.append("in")
+
+        def __exit__(self, *exc):
+            slots.append("out")
+
+    sid = store.create(tiny_base(epochs=500), "lr_g", [1e-4, 2e-4, 3e-4], [0], data=mini_data, slot=Slot)
+    sweep = store.get(sid)
+    end = time.monotonic() + JOIN_S
+    while sweep.snapshot().items[0].step < 3 and time.monotonic() < end:
+        time.sleep(0.02)
+    with pytest.raises(ex.SweepError, match="already running"):
+        store.create(tiny_base(), "lr_g", [1e-4], [0], data=mini_data)
+    sweep.stop()
+    assert sweep.join(JOIN_S)
+    snap = sweep.snapshot()
+    assert snap.state == ex.STOPPED and not store.any_active()
+    assert [it.state for it in snap.items] == [ex.STOPPED, ex.SKIPPED, ex.SKIPPED]
+    assert slots == ["in", "out"]  # only the run that trained took a slot, and gave it back
+    assert 0 < snap.items[0].step < snap.items[0].total_steps
+    assert ex.results_frame(snap)["runs"].tolist() == [0, 0, 0]
+    store.clear()
+    assert store.list() == []
+
+
+def _item(i, value, seed, **final):
+    return ex.SweepItem(i, value, seed, tiny_base(), state=ex.FINISHED, final=final)
+
+
+def test_results_mean_and_std_over_seeds():
+    items = (_item(0, 1e-4, 0, fid=10.0, precision=0.5), _item(1, 1e-4, 1, fid=14.0, precision=0.7),
+             _item(2, 1e-3, 0, fid=30.0, precision=0.9), _item(3, 1e-3, 1, fid=30.0, precision=0.9))
+    snap = ex.SweepSnapshot("s", "label", "lr_g", (1e-4, 1e-3), (0, 1), "gan", tiny_base(), ex.FINISHED, None,
+                            items, 0.0, 1.0, None)
+    frame = ex.results_frame(snap)
+    assert frame["fid"].tolist() == [12.0, 30.0]
+    assert frame["fid_std"].iloc[0] == pytest.approx(np.std([10, 14], ddof=1))
+    assert ex.best_value(frame, "fid")[0] == "0.0001"
+    assert ex.best_value(frame, "precision")[0] == "0.001"
+    shown = ex.results_display(frame, "lr_g")
+    assert shown["FID ↓"].tolist()[0].startswith("12.00 ± 2.8")
+    text = ex.sweep_reading(frame, "learning rate G", "gan")
+    assert "Closest to the real data: **learning rate G = 0.0001**" in text
+    assert "sharpest: **learning rate G = 0.001**" in text
+    assert ex.sweep_reading(frame.drop(columns=["fid", "fid_std", "precision", "precision_std"]),
+                            "x", "gan").startswith("No quality scores")
+
+
+# ---------------------------------------------------------------------------- reading
+
+GAN = dict(n=2000, fid=120.0, kid=5.0, inception_score=7.1, precision=0.90, recall=0.10, kl_to_uniform=0.40,
+           missing_classes=3, class_histogram=[0.1] * 10, mode_collapse=True)
+VAE = dict(n=2000, fid=60.0, kid=2.0, inception_score=8.0, precision=0.60, recall=0.70, kl_to_uniform=0.02,
+           missing_classes=0, class_histogram=[0.1] * 10, mode_collapse=False)
+REAL = dict(n=2000, fid=26.3, precision=0.87, recall=0.87, kl_to_uniform=0.005, missing_classes=0)
+
+
+def test_reading_names_the_sharper_and_the_more_diverse_model():
+    text = reading.read_comparison(GAN, VAE, "the GAN", "the VAE", reference=REAL)
+    assert "The GAN is sharper (precision 0.90 vs 0.60)" in text
+    assert "but the VAE is more diverse (recall 0.70 vs 0.10; 0 vs 3 missing classes" in text
+    assert "Overall, the VAE is closer to the real data (FID 60.0 vs 120.0; real data against itself " \
+           "scores 26.3)" in text
+    assert "The GAN shows signs of mode collapse" in text
+    assert "Not on every count" not in text  # the class balance agrees with recall here
+    # recall says one thing, the class balance the other: the sentence says both
+    mixed = reading.read_comparison(
+        {**GAN, "precision": 0.49, "missing_classes": 0, "recall": 0.70, "kl_to_uniform": 0.12, "mode_collapse": False},
+        {**VAE, "precision": 0.87, "recall": 0.54, "kl_to_uniform": 0.03}, "the GAN", "the VAE")
+    assert mixed.startswith("The VAE is sharper (precision 0.87 vs 0.49), but the GAN is more diverse "
+                            "(recall 0.70 vs 0.54).")
+    assert "Not on every count, though: its classes are less evenly spread (KL to uniform 0.12 vs 0.03)." in mixed
+    # missing classes decide; a recall pointing the other way is named, not passed off as evidence
+    collapse = reading.read_comparison({**GAN, "recall": 0.002, "missing_classes": 2, "kl_to_uniform": 0.58},
+                                       {**VAE, "recall": 0.032, "missing_classes": 6, "kl_to_uniform": 1.40},
+                                       "the GAN", "the VAE")
+    assert "more diverse (2 vs 6 missing classes; KL to uniform 0.58 vs 1.40)" in collapse
+    assert "its recall is lower (0.002 vs 0.032)" in collapse
+    assert "Both show signs of mode collapse" in collapse
+    # sides swapped: the same verdicts, attached to the right names
+    swapped = reading.read_comparison(VAE, GAN, "the VAE", "the GAN")
+    assert "The GAN is sharper" in swapped and "the VAE is more diverse" in swapped
+    # one model better on both counts
+    both = reading.read_comparison({**VAE, "precision": 0.95}, GAN, "model A", "model B")
+    assert both.startswith("Model A is both sharper (precision 0.95 vs 0.90) and more diverse")
+
+
+def test_reading_ties_missing_data_and_different_datasets():
+    tie = reading.read_comparison({**GAN, "precision": 0.80, "missing_classes": 0, "recall": 0.5,
+                                   "kl_to_uniform": 0.1, "fid": 50.0},
+                                  {**VAE, "precision": 0.81, "recall": 0.505, "kl_to_uniform": 0.1, "fid": 51.0},
+                                  "A", "B")
+    assert "about equally sharp" in tie and "about equally diverse" in tie and "about equally close" in tie
+    assert reading.read_comparison(None, VAE) == "Scores for both models are needed to compare them."
+    diff = reading.read_comparison(GAN, VAE, "A", "B", same_data=False)
+    assert "different datasets" in diff and "closer" not in diff
+
+
+def test_metadata_scores_are_flattened_cleaned_and_tabled():
+    shipped = {"samples": {**GAN, "class_histogram": [0.5, "x"]}, "vae": {"elbo": -140.2, "active_units": 2,
+                                                                         "latent_dim": 2}}
+    flat = reading.flat_scores(shipped)
+    assert flat["fid"] == 120.0 and flat["elbo"] == -140.2 and "class_histogram" not in flat  # garbage dropped
+    assert reading.flat_scores({"samples": None}) is None and reading.flat_scores("junk") is None
+    assert reading.clean_scores({"fid": float("nan"), "precision": True}) is None
+    table = reading.score_table({"GAN": GAN, "VAE": shipped, "real data": REAL})
+    assert list(table.columns) == ["GAN", "VAE", "real data"]
+    assert table.loc["FID ↓"].tolist() == ["120.0", "120.0", "26.3"]
+    assert table.loc["active latent units (VAE)"].tolist() == ["—", "2 of 2", "—"]
+    assert table.loc["missing classes ↓", "GAN"] == "3"
+    assert "KID ↓" in table.index and "samples scored" in table.index
+    two_gans = reading.score_table({"a": GAN, "b": GAN})
+    assert not any("VAE" in i for i in two_gans.index)  # rows nobody has are left out
+
+
+def test_time_to_quality():
+    epochs = [{"epoch": 1, "time": 2.0, "fid": 300.0}, {"epoch": 2, "time": 4.0, "fid": 50.0},
+              {"epoch": 3, "time": 6.0, "fid": 45.0}, {"epoch": 4, "time": 8.0}]
+    text = reading.time_to_quality(epochs, reference_fid=26.0)
+    assert text.startswith("FID first came within 2× of real data (≤ 52.0) after 4.0 s of training (epoch 2)")
+    assert "best FID so far 45.0 at epoch 3" in text
+    assert reading.time_to_quality(epochs, reference_fid=10.0).startswith("Not yet within 2×")
+    assert reading.time_to_quality([{"epoch": 1}]) is None
+    assert reading.time_to_quality(epochs).startswith("Best FID so far 45.0")
