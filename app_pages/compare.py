@@ -88,10 +88,10 @@ pair = st.session_state.get(PAIR) or (None, None)
 pick_l, pick_r, pick_seed = st.columns([3, 3, 1])
 with pick_l:
     left_key = sources.picker("Left model", key="compare_left", prefer_family="gan",
-                              default=f"run:{pair[0]}" if pair[0] else None)
+                              default=f"run:{pair[0]}" if pair[0] else sources.featured("mlp-gan"))
 with pick_r:
     right_key = sources.picker("Right model", key="compare_right", prefer_family="vae", avoid=left_key,
-                               default=f"run:{pair[1]}" if pair[1] else None)
+                               default=f"run:{pair[1]}" if pair[1] else sources.featured("mlp-vae"))
 with pick_seed:
     noise_seed = st.number_input("Noise seed", 0, 10_000, 0, key="compare_seed",
                                  help="Both models decode z drawn with this seed.")

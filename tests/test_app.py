@@ -341,3 +341,17 @@ def test_refresh_reattaches_to_the_run_in_the_url(registry):
 def test_runs_finish_in_final_states(registry):
     # sanity for the fixture: nothing left training between tests
     assert all(r.state in FINAL_STATES for r in registry.list())
+
+
+def test_compare_opens_on_the_shipped_2d_pair(registry, monkeypatch):
+    """With no runs, GAN vs VAE starts on the 2-D linear GAN and 2-D VAE: one z-grid, two decoders."""
+    from ui import sources
+    shipped = sources.REPO / "checkpoints"
+    monkeypatch.setattr(sources, "CHECKPOINT_DIRS", (shipped,))
+    if not (shipped / "mlp-gan-mnist.pt").exists():
+        pytest.skip("shipped checkpoints missing")
+    at = app("app_pages/compare.py")
+    ok(at)
+    assert at.selectbox(key="compare_left").value.endswith("mlp-gan-mnist.pt")
+    assert at.selectbox(key="compare_right").value.endswith("mlp-vae-mnist.pt")
+    assert len(at.image) >= 4 and not errors(at)     # samples ×2 + the same z-grid ×2

@@ -140,6 +140,20 @@ def file_options() -> dict[str, str]:
     return out
 
 
+def featured(model: str) -> str | None:
+    """Picker key of the shipped checkpoint of `model` for the sidebar's dataset (else MNIST).
+
+    The 2-D linear GAN and 2-D MLP VAE are the stars: same latent size, so the comparison page
+    can decode one z-grid through both the moment it opens.
+    """
+    names = [f"{model}-{state.dataset()}.pt", f"{model}-mnist.pt"]
+    for name in names:
+        for p in checkpoint_files():
+            if p.name == name and f"file:{p}" in file_options():
+                return f"file:{p}"
+    return None
+
+
 def has_any_model() -> bool:
     """Any run (trained, or training) or loadable checkpoint file?"""
     return bool(run_options()) or bool(file_options())
