@@ -8,12 +8,6 @@ process-wide RunRegistry, and pages poll its snapshots.
 """
 from __future__ import annotations
 
-import os
-import sys
-
-if os.environ.get("GEN_CORE_SWITCH_INTERVAL"):  # (experiment)
-    sys.setswitchinterval(float(os.environ["GEN_CORE_SWITCH_INTERVAL"]))
-
 import streamlit as st
 
 from ui import sidebar, state

@@ -59,6 +59,9 @@ FORMAT = "gen_core.checkpoint"
 VERSION = 1
 # dcgan-64 with its Adam state is about 300 MB; anything far beyond that is not ours.
 DEFAULT_MAX_BYTES = 1 << 30
+# Browser uploads on a shared server: the same 64 MB as .streamlit/config.toml's transport cap
+# (every shipped or dashboard-trained model but dcgan-64 with optimiser state fits; weights-only does).
+UPLOAD_MAX_BYTES = 64 << 20
 
 _SNAPSHOT_ARRAYS = ("samples", "originals", "reconstructions", "latent_map", "latent_means", "latent_labels")
 _SNAPSHOT_DTYPES = {"samples": torch.uint8, "originals": torch.uint8, "reconstructions": torch.uint8,
@@ -558,5 +561,6 @@ def sample_grid(checkpoint_or_model: Checkpoint | nn.Module, n: int = 64, seed: 
     return make_grid(to_uint8(sample(model, n, seed)), nrow=nrow)
 
 
-__all__ = ["Checkpoint", "CheckpointError", "FORMAT", "VERSION", "DEFAULT_MAX_BYTES", "checkpoint_payload",
+__all__ = ["Checkpoint", "CheckpointError", "FORMAT", "VERSION", "DEFAULT_MAX_BYTES", "UPLOAD_MAX_BYTES",
+           "checkpoint_payload",
            "save_checkpoint", "atomic_torch_save", "load_checkpoint", "load_checkpoint_bytes", "resume_trainer", "sample_grid"]

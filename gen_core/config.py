@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,23 +29,44 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """repr() for messages, cut short (a value may be a 10,000-digit number or a long string)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
     _check(isinstance(value, int) and not isinstance(value, bool),
-           f"{name} must be a whole number, got {value!r}.")
-    _check(lo <= value <= hi, f"{name} must be between {lo:,} and {hi:,}, got {value:,}.")
+           f"{name} must be a whole number between {lo:,} and {hi:,}, got {_short(value)}.")
+    _check(lo <= value <= hi, f"{name} must be between {lo:,} and {hi:,}, got {_short(value)}.")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    _check(isinstance(value, bool), f"{name} must be true or false, got {_short(value)}.")
 
 
 def _check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
     _check(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{name} must be a number, got {value!r}.")
-    _check(math.isfinite(value), f"{name} must be finite, got {value!r}.")
+           f"{name} must be a number, got {_short(value)}.")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    _check(finite, f"{name} must be a finite number between {lo:g} and {hi:g}, got {_short(value)}.")
     low_ok = value > lo if lo_open else value >= lo
     bracket = "(" if lo_open else "["
     _check(low_ok and value <= hi, f"{name} must be in {bracket}{lo:g}, {hi:g}], got {value:g}.")
 
 
+def _widths(name: str, widths: Any, *, allow_empty: bool = False) -> tuple[int, ...]:
+    """Checked layer widths as a tuple (lists are accepted: JSON has no tuples)."""
+    _check_widths(name, widths, allow_empty=allow_empty)
+    return tuple(widths)
+
+
 def _check_widths(name: str, widths: Any, *, allow_empty: bool = False) -> None:
-    _check(isinstance(widths, (tuple, list)), f"{name} must be a list of layer widths, got {widths!r}.")
+    _check(isinstance(widths, (tuple, list)),
+           f"{name} must be a list of layer widths (whole numbers from 1 to 8,192), got {_short(widths)}.")
     _check(allow_empty or len(widths) >= 1, f"{name} needs at least one hidden layer.")
     _check(len(widths) <= 8, f"{name} may have at most 8 hidden layers, got {len(widths)}.")
     for w in widths:
@@ -52,7 +74,8 @@ def _check_widths(name: str, widths: Any, *, allow_empty: bool = False) -> None:
 
 
 def _check_choice(name: str, value: Any, choices) -> None:
-    _check(value in choices, f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
+    ok = isinstance(value, type(choices[0])) and not isinstance(value, bool) and value in choices
+    _check(ok, f"{name} must be one of {', '.join(map(str, choices))}; got {_short(value)}.")
 
 
 # ---------------------------------------------------------------------------
@@ -74,11 +97,11 @@ class MLPGANConfig:
     channels: int = field(default=1, metadata={"help": "image channels"})
 
     def __post_init__(self):
-        self.g_hidden, self.d_hidden = tuple(self.g_hidden), tuple(self.d_hidden)
         _check_int("latent_dim", self.latent_dim, 1, 1024)
-        _check_widths("g_hidden", self.g_hidden)
-        _check_widths("d_hidden", self.d_hidden)
+        self.g_hidden = _widths("g_hidden", self.g_hidden)
+        self.d_hidden = _widths("d_hidden", self.d_hidden)
         _check_float("dropout", self.dropout, 0.0, 0.9)
+        _check_bool("batch_norm", self.batch_norm)
         _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
         _check_int("image_size", self.image_size, 8, 128)
         _check_int("channels", self.channels, 1, 3)
@@ -113,9 +136,8 @@ class MLPVAEConfig:
     channels: int = field(default=1, metadata={"help": "image channels"})
 
     def __post_init__(self):
-        self.hidden = tuple(self.hidden)
         _check_int("latent_dim", self.latent_dim, 1, 1024)
-        _check_widths("hidden", self.hidden)
+        self.hidden = _widths("hidden", self.hidden)
         _check_int("image_size", self.image_size, 8, 128)
         _check_int("channels", self.channels, 1, 3)
 
@@ -131,13 +153,16 @@ class ConvVAEConfig:
     channels: int = field(default=1, metadata={"help": "image channels"})
 
     def __post_init__(self):
-        self.conv_channels = tuple(self.conv_channels)
         _check_int("latent_dim", self.latent_dim, 1, 1024)
-        _check_widths("conv_channels", self.conv_channels)
+        self.conv_channels = _widths("conv_channels", self.conv_channels)
         _check(len(self.conv_channels) <= 2, "conv_channels may have at most 2 layers for 28×28 images.")
         _check_int("hidden", self.hidden, 1, 8192)
         _check_int("image_size", self.image_size, 8, 128)
         _check_int("channels", self.channels, 1, 3)
+        step = 2 ** len(self.conv_channels)  # each convolution halves the side
+        _check(self.image_size % step == 0,
+               f"conv-vae with {len(self.conv_channels)} convolution(s) needs an image_size divisible by {step}, "
+               f"got {self.image_size}.")
 
 
 GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
@@ -181,7 +206,10 @@ class TrainConfig:
     def __post_init__(self):
         from .registry import get_model_spec  # late import: registry imports the model configs
 
-        spec = get_model_spec(self.model)  # raises ConfigError for unknown names
+        from .registry import MODELS
+        _check(isinstance(self.model, str) and self.model in MODELS,
+               f"unknown model {_short(self.model)}; choose one of {', '.join(MODELS)}.")
+        spec = get_model_spec(self.model)
         if self.model_config is None:
             self.model_config = spec.default_config()
         elif isinstance(self.model_config, dict):
@@ -189,23 +217,32 @@ class TrainConfig:
         _check(isinstance(self.model_config, spec.config_cls),
                f"model_config for {self.model} must be a {spec.config_cls.__name__}.")
         _check_choice("dataset", self.dataset, DATASET_NAMES)
+        _check(self.data_root is None or (isinstance(self.data_root, str) and self.data_root.strip() != ""
+                                          and "\x00" not in self.data_root and len(self.data_root) <= 4096),
+               f"data_root must be a folder path or empty, got {_short(self.data_root)}.")
         _check_int("epochs", self.epochs, 1, 10_000)
         _check_int("batch_size", self.batch_size, 1, 8192)
+        _check_int("d_steps", self.d_steps, 1, 20)
+        gan = spec.family == "gan"
+        per_step = self.batch_size * (self.d_steps if gan else 1)
         if self.images_per_epoch is not None:
             _check_int("images_per_epoch", self.images_per_epoch, 1, 10_000_000)
-            _check(self.images_per_epoch >= self.batch_size,
+            _check(self.images_per_epoch >= per_step,
                    f"images_per_epoch ({self.images_per_epoch:,}) must be at least the batch size "
-                   f"({self.batch_size:,}), or an epoch would have no step.")
+                   f"({self.batch_size:,}{f' × {self.d_steps} D steps' if gan and self.d_steps > 1 else ''}), "
+                   "or an epoch would have no step.")
+        if getattr(self.model_config, "batch_norm", False):
+            _check(self.batch_size >= 2, "batch_size must be at least 2 with batch-norm (it normalises over "
+                                         "the batch), got 1.")
         _check_int("seed", self.seed, 0, 2**31 - 1)
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda", "mps")
-                                                 or self.device.startswith("cuda:")),
-               f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}.")
+                                                 or re.fullmatch(r"cuda:\d{1,2}", self.device) is not None),
+               f"device must be auto, cpu, cuda, cuda:N or mps; got {_short(self.device)}.")
         _check_choice("gan_loss", self.gan_loss, GAN_LOSS_NAMES)
         for name in ("lr_g", "lr_d", "lr"):
             _check_float(name, getattr(self, name), 0.0, 1.0, lo_open=True)
         _check_float("beta1", self.beta1, 0.0, 0.999)
         _check_float("beta2", self.beta2, 0.0, 0.99999)
-        _check_int("d_steps", self.d_steps, 1, 20)
         _check_float("gp_weight", self.gp_weight, 0.0, 1000.0)
         _check_choice("recon_loss", self.recon_loss, RECON_LOSS_NAMES)
         _check_float("beta", self.beta, 0.0, 1000.0)
@@ -235,8 +272,9 @@ class TrainConfig:
         """Build from untrusted data (a checkpoint, a query string): unknown keys are an error."""
         _check(isinstance(data, dict), "a config must be a mapping of field names to values.")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        _check(not unknown, f"unknown config field(s): {', '.join(unknown)}.")
+        unknown = sorted(_short(k, 40) if not isinstance(k, str) else k for k in data if k not in known)
+        _check(not unknown, f"unknown config field(s): {', '.join(unknown)}; the fields are "
+                            f"{', '.join(sorted(known))}.")
         return cls(**data)
 
 
@@ -245,10 +283,51 @@ def model_config_from_dict(model: str, data: dict):
     from .registry import get_model_spec
 
     spec = get_model_spec(model)
+    _check(isinstance(data, dict), f"the settings of {model} must be a mapping of names to values.")
     known = {f.name for f in dataclasses.fields(spec.config_cls)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(_short(k, 40) if not isinstance(k, str) else k for k in data if k not in known)
     _check(not unknown, f"{model} has no setting(s) {', '.join(unknown)}; it has {', '.join(sorted(known))}.")
     return dataclasses.replace(spec.default_config(), **data)
+
+
+def check_against_data(config: TrainConfig, n_train_images: int, *, image_channels: int = 1,
+                       dataset: str | None = None) -> None:
+    """Checks that need the loaded data (its size is known only then). Raises ConfigError.
+
+    n_train_images: training images of the data actually loaded (mnist-mini after a fallback);
+    image_channels: its channels (the bundled datasets are grey-scale: 1).
+    """
+    name = dataset or config.dataset
+    mc = config.model_config
+    _check(getattr(mc, "channels", image_channels) == image_channels,
+           f"{name} has {image_channels}-channel images, so the model's channels must be {image_channels}, "
+           f"got {getattr(mc, 'channels', None)}.")
+    if config.images_per_epoch is not None:
+        _check(config.images_per_epoch <= n_train_images,
+               f"images_per_epoch ({config.images_per_epoch:,}) is more than the {n_train_images:,} training "
+               f"images of {name}: use at most {n_train_images:,}, or leave it empty to use them all.")
+    n = min(config.images_per_epoch or n_train_images, n_train_images)
+    per_step = config.batch_size * (config.d_steps if config.family == "gan" else 1)
+    if config.family == "gan" and config.d_steps > 1:
+        what = f"batch_size × d_steps ({config.batch_size:,} × {config.d_steps} = {per_step:,})"
+    else:
+        what = f"batch_size ({config.batch_size:,})"
+    _check(per_step <= n, f"{what} is larger than the {n:,} images per epoch of {name}: "
+                          f"use a batch size of at most {max(n // max(per_step // config.batch_size, 1), 1):,}.")
+
+
+def check_device_available(device: str) -> None:
+    """A requested accelerator that this machine lacks is a user error (CUDA alone falls back to the CPU)."""
+    import torch  # late: config.py is imported by tools that never train
+
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        _check(mps is not None and mps.is_available(),
+               "device mps (Apple GPU) is not available on this machine; use auto or cpu.")
+    elif device.startswith("cuda:") and torch.cuda.is_available():
+        index, count = int(device.split(":", 1)[1]), torch.cuda.device_count()
+        _check(index < count, f"device {device} does not exist: this machine has {count} GPU(s), "
+                              f"cuda:0 to cuda:{count - 1}.")
 
 
 def _jsonable(value):

@@ -4,6 +4,13 @@ The CLI and the dashboard share this class. The worker thread is the only one th
 touches the model while it runs; everyone else reads `runner.snapshot()`, an immutable
 copy made under a lock. Controls (`pause`, `resume`, `step`, `stop`) only set flags
 that the worker checks between optimiser steps, so they never block on training.
+
+States: idle → (queued →) starting → running ⇄ paused → finished | stopped | failed.
+"queued" is set by `gen_core.scheduler.Scheduler` while the run waits for a free slot;
+"interrupted" marks a run found on disk that a dead server never finished (see
+gen_core.runs / gen_core.persist). The scheduler also tells each worker how many CPU
+threads to use (`set_threads`); the worker applies it itself, between steps, because
+`torch.set_num_threads` under the OpenMP backend acts on the calling thread only.
 """
 from __future__ import annotations
 
@@ -17,16 +24,17 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import ImageData
 from .training import EpochSnapshot, Trainer, TrainingDiverged
 
 log = logging.getLogger("gen_core")
 
-# Run states. "finished", "stopped" and "failed" are final.
-IDLE, STARTING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = (
-    "idle", "starting", "running", "paused", "finished", "stopped", "failed")
-FINAL_STATES = (FINISHED, STOPPED, FAILED)
+# Run states. "finished", "stopped", "failed" and "interrupted" are final (no worker thread).
+IDLE, QUEUED, STARTING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED, INTERRUPTED = (
+    "idle", "queued", "starting", "running", "paused", "finished", "stopped", "failed", "interrupted")
+FINAL_STATES = (FINISHED, STOPPED, FAILED, INTERRUPTED)
+ACTIVE_STATES = (QUEUED, STARTING, RUNNING, PAUSED)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class RunSnapshot:
     epoch_snapshots: tuple[EpochSnapshot, ...]
     num_parameters: dict
     device: str
+    queue_position: int | None = None   # 1 = next to start, while state is "queued"
+    warnings: tuple[str, ...] = ()      # e.g. "could not save to disk"; the run goes on
+    threads: int | None = None          # CPU threads this run's worker uses (None: torch's default)
 
     @property
     def latest(self) -> EpochSnapshot | None:
@@ -56,11 +67,22 @@ class RunSnapshot:
 
     @property
     def is_active(self) -> bool:
-        return self.state in (STARTING, RUNNING, PAUSED)
+        """Queued, starting, training or paused: the run will still change."""
+        return self.state in ACTIVE_STATES
 
 
 EpochCallback = Callable[[Trainer], None]
+EndCallback = Callable[["TrainingRunner"], None]
 PUBLISH_INTERVAL = 0.2  # seconds between snapshot copies while training
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for users saying why a run crashed."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc):
+        detail = " ".join(str(exc).split())[:200]
+        return ("ran out of memory" + (f" ({detail})" if detail else "") +
+                ": try a smaller model, a smaller batch size or fewer runs at once.")
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
 
 
 class TrainingRunner:
@@ -68,12 +90,18 @@ class TrainingRunner:
 
     def __init__(self, config: TrainConfig, data: ImageData | None = None, *,
                  trainer: Trainer | None = None, run_id: str | None = None,
-                 on_epoch_end: list[EpochCallback] | None = None):
+                 on_epoch_end: list[EpochCallback] | None = None,
+                 on_end: list[EndCallback] | None = None,
+                 state: str | None = None, error: str | None = None):
+        """state/error: for a run that is already over (re-opened from disk); it is never started."""
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self.config = config
         self._data = data
         self.trainer = trainer
         self.on_epoch_end = list(on_epoch_end or [])
+        # Called once, with this runner, when the run is over (in the worker thread, or in the
+        # thread that stopped a run that never started). Exceptions are logged, never raised.
+        self.on_end = list(on_end or [])
         self._lock = threading.Lock()
         self._resume = threading.Event()      # set = may run; cleared = paused
         self._resume.set()
@@ -81,21 +109,58 @@ class TrainingRunner:
         self._single_steps = 0                # steps requested while paused
         self._thread: threading.Thread | None = None
         self._state = IDLE
-        self._error: str | None = None
+        self._error: str | None = error
         self._rate = deque(maxlen=50)         # (time, samples) for a smoothed samples/s
         self._snapshot: RunSnapshot | None = None
         self._last_publish = 0.0
         self._num_parameters: dict = {}
+        self._warnings: list[str] = []
+        self._queue_position: int | None = None
+        self._threads_wanted: int | None = None   # set by the scheduler, applied by the worker
+        self._threads_used: int | None = None
+        self._ended = False
+        if state is not None:
+            if state not in FINAL_STATES:
+                raise ValueError(f"a run can only be created in a final state, not {state!r}")
+            self._state, self._ended = state, True
+            if trainer is not None:
+                self._num_parameters = trainer.model.num_parameters()
+                self._publish(force=True)
 
     # ---------------------------------------------------------------- controls
     def start(self) -> "TrainingRunner":
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("this run was already started")
-            self._state = STARTING
-            self._thread = threading.Thread(target=self._work, name=f"train-{self.run_id}", daemon=True)
-        self._thread.start()
+        if not self.launch():
+            raise RuntimeError("this run was already started or is over")
         return self
+
+    def launch(self) -> bool:
+        """Start the worker unless the run was started already or is over (e.g. stopped while queued)."""
+        with self._lock:
+            if self._thread is not None or self._state in FINAL_STATES:
+                return False
+            self._state = STARTING
+            self._queue_position = None
+            self._thread = threading.Thread(target=self._work, name=f"train-{self.run_id}", daemon=True)
+            thread = self._thread
+        thread.start()
+        return True
+
+    def mark_queued(self, position: int | None) -> None:
+        """Scheduler: the run waits for a slot; `position` 1 is next in line."""
+        with self._lock:
+            if self._thread is None and self._state in (IDLE, QUEUED):
+                self._state, self._queue_position = QUEUED, position
+
+    def set_threads(self, n: int | None) -> None:
+        """Scheduler: CPU threads the worker should use from its next step on (None: leave torch's)."""
+        self._threads_wanted = None if n is None else max(1, int(n))
+
+    def add_warning(self, message: str) -> None:
+        """A problem the run survives (e.g. its files cannot be written). Shown with the run; not repeated."""
+        with self._lock:
+            if message not in self._warnings:
+                self._warnings.append(message)
+                del self._warnings[:-10]  # keep the newest few
 
     def pause(self) -> None:
         with self._lock:
@@ -116,9 +181,20 @@ class TrainingRunner:
                 self._single_steps += n
                 self._resume.set()
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        """End the run after its current step. A run that has not started ends at once.
+
+        reason: shown with the run as a warning (e.g. why the server stopped it)."""
+        if reason:
+            self.add_warning(reason)
         self._stop.set()
         self._resume.set()  # wake a paused worker so it can see the stop flag
+        with self._lock:
+            never_started = self._thread is None and self._state in (IDLE, QUEUED)
+            if never_started:
+                self._state, self._queue_position = STOPPED, None
+        if never_started:
+            self._run_end_callbacks()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker to end; True when it has."""
@@ -131,9 +207,37 @@ class TrainingRunner:
     def state(self) -> str:
         return self._state
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._warnings)
+
     # ---------------------------------------------------------------- worker
+    def _apply_threads(self) -> None:
+        wanted = self._threads_wanted
+        if wanted is not None and wanted != self._threads_used:
+            import torch
+            torch.set_num_threads(wanted)  # this (worker) thread's OpenMP/MKL thread count only
+            self._threads_used = wanted
+
+    def _run_end_callbacks(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        for callback in list(self.on_end):
+            try:
+                callback(self)
+            except Exception:  # noqa: BLE001 — bookkeeping must never take a run (or the app) down
+                log.error("run %s: end-of-run callback failed:\n%s", self.run_id, traceback.format_exc())
+
     def _work(self) -> None:
         try:
+            self._apply_threads()
             if self.trainer is None:
                 self.trainer = Trainer(self.config, self._data)
             trainer = self.trainer
@@ -148,6 +252,7 @@ class TrainingRunner:
                 self._resume.wait()
                 if self._stop.is_set():
                     break
+                self._apply_threads()
                 epochs_before = trainer.epoch
                 trainer.train_step()
                 samples += trainer.samples_per_step
@@ -163,13 +268,17 @@ class TrainingRunner:
                 self._publish(force=trainer.epoch != epochs_before or not self._resume.is_set())
             with self._lock:
                 self._state = STOPPED if (self._stop.is_set() and not trainer.done) else FINISHED
-        except TrainingDiverged as exc:
+        except (TrainingDiverged, ConfigError) as exc:
             self._fail(str(exc))
-        except Exception as exc:  # noqa: BLE001 — any crash must end this run only, with its reason
+        except Exception as exc:  # noqa: BLE001 — any crash (MemoryError included) ends this run only
             log.error("run %s failed:\n%s", self.run_id, traceback.format_exc())
-            self._fail(f"{type(exc).__name__}: {exc}")
+            self._fail(failure_reason(exc))
         finally:
-            self._publish(force=True)
+            try:
+                self._publish(force=True)
+            except Exception:  # noqa: BLE001 — e.g. MemoryError again while copying the history
+                log.error("run %s: could not publish its last snapshot", self.run_id)
+            self._run_end_callbacks()
 
     def _fail(self, reason: str) -> None:
         with self._lock:
@@ -209,14 +318,24 @@ class TrainingRunner:
                 epoch_snapshots=tuple(trainer.snapshots),
                 num_parameters=self._num_parameters,
                 device=str(trainer.device),
+                queue_position=self._queue_position, warnings=tuple(self._warnings),
+                threads=self._threads_used,
             )
+
+    def publish_now(self) -> None:
+        """Refresh the snapshot from the trainer (only when no worker is running, e.g. a re-opened run)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._publish(force=True)
 
     def snapshot(self) -> RunSnapshot:
         """The latest published state. Before the worker has built the trainer, a placeholder."""
         with self._lock:
-            if self._snapshot is not None:
-                if self._snapshot.state != self._state or self._snapshot.error != self._error:
-                    return dataclasses.replace(self._snapshot, state=self._state, error=self._error)
-                return self._snapshot
-            return RunSnapshot(self.run_id, self.config, self._state, self._error, 0, 0, 0,
-                               self.config.epochs, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
+            snap = self._snapshot
+            if snap is None:
+                snap = RunSnapshot(self.run_id, self.config, self._state, self._error, 0, 0, 0,
+                                   self.config.epochs, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
+            live = dict(state=self._state, error=self._error, queue_position=self._queue_position,
+                        warnings=tuple(self._warnings), threads=self._threads_used)
+            if any(getattr(snap, k) != v for k, v in live.items()):
+                snap = dataclasses.replace(snap, **live)
+            return snap

@@ -4,39 +4,84 @@ The dashboard holds ONE `RunRegistry` (through `st.cache_resource`), so every br
 session of the server sees the same runs: a page refresh (or a second laptop in the
 class) re-attaches to a run by its id, which the app keeps in the URL.
 
-    registry = RunRegistry()
-    run_id = registry.create(TrainConfig(model="mlp-gan", epochs=3))   # starts training
-    registry.snapshot(run_id)            # RunSnapshot: progress, metrics, epoch images
+    registry = RunRegistry(runs_dir="runs")                        # runs survive a restart
+    run_id = registry.create(TrainConfig(model="mlp-gan", epochs=3))   # starts, or waits in line
+    registry.snapshot(run_id)            # RunSnapshot: progress, metrics, epoch images, queue place
     registry.get(run_id).pause()         # the TrainingRunner's own controls
+    registry.touch(run_id, session_id)   # a page shows it (idle runs are stopped, see below)
+    registry.resume(run_id)              # continue a stopped or interrupted run from its checkpoint
     view = registry.view(run_id)         # ModelView: a frozen copy of the model to decode from
     registry.save(run_id, "run.pt")      # via gen_core.checkpoints, once the run is over
 
-Thread-safety: the registry's own dict is guarded by a lock; runners publish immutable
+A classroom shares one server, so the registry keeps every resource bounded:
+
+* Slots: a `gen_core.scheduler.Scheduler` lets at most `max_running` runs train at once
+  (default: GEN_CORE_MAX_RUNS, else the CPU core count) and queues the rest first come, first
+  served (state "queued", `RunSnapshot.queue_position`); running runs share the CPU threads.
+* Disk: with `runs_dir`, every run is written under runs_dir/<run_id>/ (gen_core.persist) after
+  each epoch. A new registry on the same folder lists those runs again — unfinished ones as
+  "interrupted" — and `resume` continues them from their last checkpoint.
+* Idle runs: pages call `touch(run_id, session_id)` while they show a run. An active run that
+  has been watched, but by no page for `idle_timeout` seconds (GEN_CORE_IDLE_TIMEOUT_S, default
+  900), is stopped; its results are kept and it can be resumed. Runs nobody ever watched
+  (scripts, notebooks, tests) are never stopped for that.
+* Memory: at most `max_runs` finished runs stay in memory; finished runs nobody looked at for
+  `keep_finished_s` (GEN_CORE_KEEP_FINISHED_S, default 1800) leave it too. Runs that are safely
+  on disk go first and stay listed: `get`, `snapshot` or `view` re-open them from their folder.
+  Per-run histories and epoch images are capped by the Trainer (gen_core.training).
+
+Thread-safety: the registry's own dicts are guarded by a lock; runners publish immutable
 snapshots; models handed out for decoding are *copies* made in the worker thread at the
 end of each epoch (or after the worker has ended), in eval mode, so the UI never reads
 weights while an optimiser step writes them, nor flips a training model into eval mode.
+A daemon thread ("gen_core-reaper") applies the idle and memory rules every few seconds.
 
 No streamlit import: the CLI or a notebook can use this too.
 """
 from __future__ import annotations
 
 import copy
+import gc
+import logging
 import os
-import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, TrainConfig
-from .data import ImageData
+from .checkpoints import CheckpointError, resume_trainer
+from .config import ConfigError, TrainConfig, check_against_data
+from .data import ImageData, load_dataset
+from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
 from .registry import get_model_spec
-from .runner import FINAL_STATES, RunSnapshot, TrainingRunner
+from .runner import (ACTIVE_STATES, FAILED, FINAL_STATES, FINISHED, INTERRUPTED, STOPPED, RunSnapshot,
+                     TrainingRunner)
+from .scheduler import Scheduler, SchedulerFull, ordinal
+
+log = logging.getLogger("gen_core")
+
+DEFAULT_IDLE_TIMEOUT_S = 15 * 60
+DEFAULT_KEEP_FINISHED_S = 30 * 60
+RESUMABLE_STATES = (STOPPED, INTERRUPTED)
+IDLE_RELEASE_S = 60.0   # while no run trains, collect garbage and return freed memory this often
+
+
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number of seconds", name, text)
+        return default
+    return value if value > 0 else float("inf")  # 0 or less: never
 
 
 class RunError(ValueError):
-    """A run request cannot be met (unknown id, too many runs, not saveable yet). User-facing message."""
+    """A run request cannot be met (unknown id, line full, not saveable yet). User-facing message."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +97,24 @@ class RunInfo:
     epoch: int
     epochs: int
     latent_dim: int
+    queue_position: int | None = None    # 1 = next to start, while "queued"
+    in_memory: bool = True               # False: listed from its folder, re-opened on first use
+    resumable: bool = False              # stopped or interrupted with epochs left: `resume` continues it
+    error: str | None = None
 
     @property
     def is_active(self) -> bool:
         return self.state not in FINAL_STATES
+
+    @property
+    def status(self) -> str:
+        """'queued · 2nd in line', 'training · epoch 3/10', 'interrupted · epoch 2/4', …"""
+        if self.state == "queued" and self.queue_position:
+            return f"queued · {ordinal(self.queue_position)} in line"
+        if self.state in ("running", "paused", "starting"):
+            shown = min(self.epoch + 1, self.epochs)
+            return f"{'training' if self.state == 'running' else self.state} · epoch {shown}/{self.epochs}"
+        return f"{self.state} · epoch {self.epoch}/{self.epochs}"
 
 
 @dataclass(frozen=True)
@@ -101,62 +160,159 @@ class _Entry:
     runner: TrainingRunner
     label: str
     created: float
+    persistence: RunPersistence | None = None
     model_copy: Any = None            # eval-mode copy of the model …
     copy_epoch: int = -1              # … as of this many completed epochs
     final_copy: bool = False          # the copy was taken after the worker ended
     lock: threading.Lock = field(default_factory=threading.Lock)
+    last_seen: float | None = None    # time.monotonic() of the last touch (None: never watched)
+    sessions: dict = field(default_factory=dict)   # session id → last touch
+    ended_at: float | None = None     # time.monotonic() when the worker ended
+    resume_blocker: str | None = None  # why `resume` would fail (e.g. a damaged checkpoint)
 
 
 class RunRegistry:
-    """Create, find, list, stop and save training runs. Finished runs are kept (up to `max_runs`).
+    """Create, queue, find, list, stop, resume and save training runs.
 
-    max_runs:   runs kept in all; when a new run would exceed it, the oldest *finished* runs go.
-    max_active: runs training at once; more is refused with a RunError (a CPU has few cores).
+    max_running:     runs training at once (the rest wait in line); default GEN_CORE_MAX_RUNS or
+                     the core count. `max_active` is the same (its former name).
+    max_queued:      runs that may wait in line (GEN_CORE_MAX_QUEUED, default 64); beyond, RunError.
+    max_runs:        finished runs kept in memory; beyond, the oldest leave it (disk-backed first).
+    runs_dir:        folder to persist runs in (None: memory only, lost with the process).
+    idle_timeout:    seconds without any page watching after which an active, watched run is stopped.
+    keep_finished_s: seconds after which a finished, unwatched, saved run leaves memory.
     """
 
-    def __init__(self, *, max_runs: int = 16, max_active: int = 3):
+    def __init__(self, *, max_runs: int = 16, max_running: int | None = None, max_active: int | None = None,
+                 max_queued: int | None = None, runs_dir: str | os.PathLike | None = None,
+                 idle_timeout: float | None = None, keep_finished_s: float | None = None,
+                 cores: int | None = None, reap_interval: float | None = None):
         self.max_runs = max_runs
-        self.max_active = max_active
+        self.scheduler = Scheduler(max_running if max_running is not None else max_active,
+                                   cores=cores, max_queued=max_queued)
+        self.idle_timeout = (idle_timeout if idle_timeout is not None
+                             else _env_seconds("GEN_CORE_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S))
+        self.keep_finished_s = (keep_finished_s if keep_finished_s is not None
+                                else _env_seconds("GEN_CORE_KEEP_FINISHED_S", DEFAULT_KEEP_FINISHED_S))
+        finite = [t for t in (self.idle_timeout, self.keep_finished_s) if t != float("inf")]
+        self.reap_interval = reap_interval if reap_interval is not None else max(0.05, min([10.0, *[t / 4 for t in finite]]))
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._runs: dict[str, _Entry] = {}
+        self._disk: dict[str, RunRecord] = {}     # runs listed from runs_dir, not in memory
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self._last_release = time.monotonic()
+        self.store: RunStore | None = None
+        self.store_problem: str | None = None
+        if runs_dir is not None:
+            self.store = RunStore(runs_dir)
+            try:
+                self.store.root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                self.store_problem = (f"runs cannot be saved in {self.store.root} ({describe_os_error(e)}); "
+                                      "they live in memory only.")
+                log.warning(self.store_problem)
+            self._disk = {rec.run_id: rec for rec in self.store.scan()}
+
+    @property
+    def max_active(self) -> int:
+        return self.scheduler.max_running
 
     # ------------------------------------------------------------------ create / find
     def create(self, config: TrainConfig, *, label: str | None = None, data: ImageData | None = None,
                start: bool = True, run_id: str | None = None) -> str:
-        """Register a run for `config` and (by default) start training it. Returns the run id."""
+        """Register a run for `config` and (by default) start it, or put it in line. Returns the run id.
+
+        Raises ConfigError when the config does not fit its data (e.g. more images per epoch than
+        the dataset has) and RunError when the line is full or the id is taken.
+        """
         if not isinstance(config, TrainConfig):
             raise ConfigError("a run needs a TrainConfig.")
-        entry: _Entry | None = None
+        if run_id is not None and not valid_run_id(run_id):
+            raise RunError(f"a run id may hold letters, digits, '-' and '_' only (at most 64), got {run_id!r}.")
+        if data is None:
+            data = load_dataset(config.dataset, config.data_root)  # cached; needed for the size check
+            images = data.train_images
+            check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
+                               dataset=data.name)
+            data = None  # the worker loads (the same cached) data itself
+        else:
+            images = data.train_images
+            check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
+                               dataset=data.name)
         with self._lock:
-            active = [e for e in self._runs.values() if e.runner.state not in FINAL_STATES]
-            if len(active) >= self.max_active:
-                raise RunError(f"{len(active)} runs are already training (the limit is {self.max_active}); "
-                               "stop one before starting another.")
-            self._evict_locked(room_for=1)
+            if start and not self.scheduler.can_accept():
+                d = self.scheduler.describe()
+                raise RunError(f"{d['running']} trainings are running and {d['queued']} are waiting, the most "
+                               "this server takes; try again when one has finished.")
             runner = TrainingRunner(config, data, run_id=run_id)
-            if runner.run_id in self._runs:
+            if runner.run_id in self._runs or runner.run_id in self._disk:
                 raise RunError(f"a run with id {runner.run_id!r} already exists.")
             created = time.time()
             entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created)
-            runner.on_epoch_end.append(lambda trainer, e=entry: self._keep_copy(e, trainer))
+            self._watch(entry)
             self._runs[runner.run_id] = entry
+            self._evict_locked()
+        if self.store is not None:
+            entry.persistence = RunPersistence(self.store, record_for(runner, entry.label, created))
+            entry.persistence.attach(runner)
+            if self.store_problem:
+                runner.add_warning(self.store_problem[0].upper() + self.store_problem[1:])
+            entry.persistence.write_initial(config)
         if start:
-            entry.runner.start()
-        return entry.runner.run_id
+            self._submit(entry)
+        self._ensure_reaper()
+        return runner.run_id
+
+    def start(self, run_id: str) -> None:
+        """Start (or queue) a run created with start=False."""
+        with self._lock:
+            entry = self._runs.get(run_id)
+        if entry is None:
+            raise RunError(f"no run with id {run_id!r}.")
+        if entry.runner.started or entry.runner.state != "idle":
+            raise RunError("this run was started already.")
+        self._submit(entry)
+
+    def _submit(self, entry: _Entry) -> None:
+        try:
+            self.scheduler.submit(entry.runner)
+        except SchedulerFull as e:
+            with self._lock:
+                self._runs.pop(entry.runner.run_id, None)
+            if entry.persistence is not None:  # its folder must not come back as "interrupted"
+                entry.persistence.record.state, entry.persistence.record.error = STOPPED, str(e)
+                entry.persistence.save_record()
+            raise RunError(str(e)) from None
+
+    def _watch(self, entry: _Entry) -> None:
+        """Registry hooks on a (new) runner: model copies for views, end time for memory pruning."""
+        entry.runner.on_epoch_end.append(lambda trainer, e=entry: self._keep_copy(e, trainer))
+        entry.runner.on_end.append(lambda runner, e=entry: setattr(e, "ended_at", time.monotonic()))
 
     def get(self, run_id: str | None) -> TrainingRunner | None:
-        """The runner of `run_id`, or None when there is no such run (e.g. an old URL)."""
-        with self._lock:
-            entry = self._runs.get(run_id) if isinstance(run_id, str) else None
+        """The runner of `run_id` (re-opened from its folder if it left memory), or None when unknown."""
+        entry = self._entry(run_id)
         return entry.runner if entry else None
+
+    def _entry(self, run_id: str | None, *, reopen: bool = True) -> _Entry | None:
+        if not isinstance(run_id, str):
+            return None
+        with self._lock:
+            entry = self._runs.get(run_id)
+            on_disk = run_id in self._disk
+        if entry is not None or not on_disk or not reopen:
+            return entry
+        return self._reopen(run_id)
 
     def __contains__(self, run_id: object) -> bool:
         with self._lock:
-            return isinstance(run_id, str) and run_id in self._runs
+            return isinstance(run_id, str) and (run_id in self._runs or run_id in self._disk)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._runs)
+            return len(self._runs) + len(self._disk)
 
     def snapshot(self, run_id: str | None) -> RunSnapshot | None:
         runner = self.get(run_id)
@@ -164,25 +320,122 @@ class RunRegistry:
 
     def info(self, run_id: str) -> RunInfo | None:
         with self._lock:
-            entry = self._runs.get(run_id)
-        return _info(entry) if entry else None
+            entry = self._runs.get(run_id) if isinstance(run_id, str) else None
+            record = self._disk.get(run_id) if isinstance(run_id, str) else None
+        if entry is not None:
+            return _info(entry)
+        return _info_from_record(record) if record is not None else None
 
     def list(self, family: str | None = None) -> list[RunInfo]:
-        """Runs, newest first; only one family's when `family` is "gan" or "vae"."""
+        """Runs, newest first (in memory and on disk); only one family's when `family` is "gan" or "vae"."""
         with self._lock:
             entries = list(self._runs.values())
-        infos = [_info(e) for e in entries]
+            records = [r for k, r in self._disk.items() if k not in self._runs]
+        infos = [_info(e) for e in entries] + [_info_from_record(r) for r in records]
         if family is not None:
             infos = [i for i in infos if i.family == family]
         return sorted(infos, key=lambda i: i.created, reverse=True)
 
+    def rescan(self) -> list[str]:
+        """List run folders that appeared in runs_dir since this registry started (e.g. copied in, or
+        left by another server process). Returns their ids; runs already known are untouched."""
+        if self.store is None:
+            return []
+        found = self.store.scan()
+        with self._lock:
+            new = {r.run_id: r for r in found if r.run_id not in self._runs and r.run_id not in self._disk}
+            self._disk.update(new)
+        return list(new)
+
+    def queue_position(self, run_id: str) -> int | None:
+        return self.scheduler.position(run_id)
+
+    def status(self) -> dict:
+        """Server load at a glance: running / queued / slots / threads per run / runs in memory and on disk."""
+        with self._lock:
+            in_memory, on_disk = len(self._runs), len(self._disk)
+        return {**self.scheduler.describe(), "in_memory": in_memory, "on_disk_only": on_disk,
+                "persisting": self.store is not None and self.store_problem is None}
+
+    # ------------------------------------------------------------------ sessions and the reaper
+    def touch(self, run_id: str | None, session_id: str | None = None) -> None:
+        """A page shows `run_id` now. Cheap; call it on every render or live tick."""
+        if not isinstance(run_id, str):
+            return
+        now = time.monotonic()
+        with self._lock:
+            entry = self._runs.get(run_id)
+            if entry is None:
+                return
+            entry.last_seen = now
+            if session_id is not None:
+                entry.sessions[str(session_id)] = now
+                if len(entry.sessions) > 64:
+                    horizon = now - min(self.idle_timeout, 3600.0)
+                    entry.sessions = {k: t for k, t in entry.sessions.items() if t >= horizon}
+
+    def sessions_watching(self, within_s: float = 10.0) -> int:
+        """Distinct sessions that touched any run in the last `within_s` seconds (server-wide load)."""
+        now = time.monotonic()
+        with self._lock:
+            return len({sid for e in self._runs.values() for sid, t in e.sessions.items() if now - t <= within_s})
+
+    def watchers(self, run_id: str, within_s: float = 10.0) -> int:
+        """Sessions that touched `run_id` in the last `within_s` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._runs.get(run_id)
+            return 0 if entry is None else sum(1 for t in entry.sessions.values() if now - t <= within_s)
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is not None and self._reaper.is_alive():
+            return
+        ref = weakref.ref(self)
+        self._reaper = threading.Thread(target=_reaper_loop, args=(ref, self.reap_interval, self._closed),
+                                        name="gen_core-reaper", daemon=True)
+        self._reaper.start()
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """Stop idle runs and move old finished runs out of memory. Returns the ids stopped.
+
+        Called by the reaper thread every `reap_interval` s; tests call it with a made-up `now`."""
+        now = time.monotonic() if now is None else now
+        stopped = []
+        with self._lock:
+            entries = list(self._runs.values())
+        if self.idle_timeout != float("inf"):
+            for e in entries:
+                if e.runner.state in ACTIVE_STATES and e.last_seen is not None and now - e.last_seen > self.idle_timeout:
+                    minutes = self.idle_timeout / 60
+                    e.runner.stop(reason=f"Stopped automatically: no page had this run open for "
+                                         f"{minutes:.0f} min{'' if minutes >= 1 else ' (less than a minute)'}. "
+                                         "Its results are kept; resume it from the sidebar.")
+                    stopped.append(e.runner.run_id)
+        busy = any(e.runner.state in ACTIVE_STATES for e in entries)
+        del entries  # (so that evicted runs are really unreferenced when memory is released)
+        with self._lock:
+            gone = self._evict_locked(now)
+        # Release memory after runs left it, and now and then while nothing trains (what closed
+        # browser sessions held — e.g. their buttons' callbacks on a runner — goes when they expire).
+        if gone or (not busy and now - self._last_release > IDLE_RELEASE_S):
+            del gone
+            self._last_release = now
+            _release_memory()
+        return stopped
+
+    def close(self, *, wait: float = 5.0) -> None:
+        """Stop every run and the reaper thread (the registry is not used afterwards)."""
+        self._closed.set()
+        self.stop_all(wait=wait)
+
     # ------------------------------------------------------------------ stop / remove
     def remove(self, run_id: str, *, wait: float = 5.0) -> bool:
-        """Stop `run_id` (if training) and forget it. False when there was no such run."""
+        """Stop `run_id` (if training) and forget it (its folder, if any, stays). False when unknown."""
         with self._lock:
             entry = self._runs.pop(run_id, None)
+            record = self._disk.pop(run_id, None)
         if entry is None:
-            return False
+            return record is not None
         entry.runner.stop()
         entry.runner.join(wait)
         return True
@@ -190,26 +443,143 @@ class RunRegistry:
     def stop_all(self, *, wait: float = 5.0) -> None:
         with self._lock:
             runners = [e.runner for e in self._runs.values()]
-        for r in runners:
+        for r in sorted(runners, key=lambda r: r.started):  # the waiting first, so none gets a freed slot
             r.stop()
         deadline = time.monotonic() + wait
         for r in runners:
             r.join(max(0.0, deadline - time.monotonic()))
 
     def clear(self, *, wait: float = 5.0) -> None:
-        """Stop every run and forget them all (tests, or a fresh lesson)."""
+        """Stop every run and forget them all, the listing of saved runs included (their folders stay:
+        a new registry on the same runs_dir lists them again). For tests, or a fresh lesson."""
         self.stop_all(wait=wait)
         with self._lock:
             self._runs.clear()
+            self._disk.clear()
 
-    def _evict_locked(self, room_for: int) -> None:
-        excess = len(self._runs) + room_for - self.max_runs
-        if excess <= 0:
-            return
-        finished = sorted((e for e in self._runs.values() if e.runner.state in FINAL_STATES),
-                          key=lambda e: e.created)
-        for entry in finished[:excess]:
-            self._runs.pop(entry.runner.run_id, None)
+    def _evict_locked(self, now: float | None = None) -> list:
+        """Finished runs leave memory: beyond `max_runs`, or unwatched for `keep_finished_s`."""
+        now = time.monotonic() if now is None else now
+        over = [e for e in self._runs.values() if _ended(e.runner)]
+        saved = lambda e: e.persistence is not None and e.persistence.healthy  # noqa: E731
+        gone: list[_Entry] = []
+        for e in over:
+            last = max(t for t in (e.ended_at, e.last_seen, 0.0) if t is not None)
+            if saved(e) and e.ended_at is not None and now - last > self.keep_finished_s:
+                gone.append(e)
+        remaining = [e for e in over if e not in gone]
+        excess = len(remaining) - self.max_runs
+        if excess > 0:
+            # Saved runs first (they stay listed and re-open from disk), oldest first.
+            gone += sorted(remaining, key=lambda e: (not saved(e), e.created))[:excess]
+        for e in gone:
+            rid = e.runner.run_id
+            self._runs.pop(rid, None)
+            if saved(e):
+                rec = e.persistence.record
+                self._disk[rid] = rec
+        return gone
+
+    # ------------------------------------------------------------------ re-open / resume
+    def _reopen(self, run_id: str) -> _Entry | None:
+        """Load a run listed from disk back into memory (final state; trainer from its checkpoint)."""
+        with self._open_lock:
+            with self._lock:
+                entry = self._runs.get(run_id)
+                record = self._disk.get(run_id)
+            if entry is not None or record is None or self.store is None:
+                return entry
+            blocker = None
+            trainer = None
+            try:
+                config = self.store.read_config(run_id)
+            except ConfigError as e:
+                log.warning("run %s cannot be re-opened: %s", run_id, e)
+                return None
+            try:
+                ck = self.store.read_checkpoint(run_id)
+                if ck is not None:
+                    trainer = resume_trainer(ck)
+            except (CheckpointError, ConfigError, OSError) as e:
+                blocker = f"its checkpoint cannot be used: {e}"
+            state = record.state if record.state in FINAL_STATES else INTERRUPTED
+            runner = TrainingRunner(config, trainer=trainer, run_id=run_id, state=state, error=record.error)
+            for w in record.warnings:
+                runner.add_warning(w)
+            if blocker:
+                runner.add_warning(f"This run cannot be resumed: {blocker}")
+            entry = _Entry(runner, record.label, record.created, resume_blocker=blocker)
+            entry.persistence = RunPersistence(self.store, record)
+            entry.persistence.runner = runner
+            entry.persistence.saved_step = record.checkpoint_step
+            entry.ended_at = time.monotonic()
+            with self._lock:
+                if run_id not in self._disk:  # forgotten (clear/remove) while loading
+                    return None
+                del self._disk[run_id]
+                self._runs[run_id] = entry
+                self._evict_locked()
+        return entry
+
+    def resume(self, run_id: str) -> str:
+        """Continue a stopped or interrupted run (from where it stopped; from its last saved epoch after a
+        crash). It keeps its id, folder and history, and waits in line like a new run. Returns the id."""
+        entry = self._entry(run_id)
+        if entry is None:
+            raise RunError(f"no run with id {run_id!r}.")
+        old = entry.runner
+        why = self._resume_blocker(entry)
+        if why:
+            raise RunError(f"this run cannot be resumed: {why}.")
+        if old.started and not old.join(5.0):
+            raise RunError("this run is still stopping; try again in a moment.")
+        trainer = old.trainer
+        runner = TrainingRunner(old.config, trainer=trainer, run_id=run_id)
+        for w in old.warnings:
+            if not w.startswith("Stopped automatically"):
+                runner.add_warning(w)
+        new = _Entry(runner, entry.label, entry.created, last_seen=entry.last_seen, sessions=dict(entry.sessions))
+        if trainer is not None and trainer.step > 0:
+            new.model_copy, new.copy_epoch = entry.model_copy, entry.copy_epoch
+        self._watch(new)
+        if self.store is not None:
+            record = entry.persistence.record if entry.persistence else record_for(runner, entry.label, entry.created)
+            new.persistence = RunPersistence(self.store, record)
+            new.persistence.saved_step = entry.persistence.saved_step if entry.persistence else None
+            new.persistence.attach(runner)
+            record.state, record.error = "queued", None
+            new.persistence.save_record()
+        with self._lock:
+            if self._runs.get(run_id) is not entry:
+                raise RunError("this run changed meanwhile; try again.")
+            self._runs[run_id] = new
+        try:
+            self.scheduler.submit(runner)
+        except SchedulerFull as e:
+            with self._lock:
+                self._runs[run_id] = entry
+            raise RunError(str(e)) from None
+        self._ensure_reaper()
+        return run_id
+
+    def _resume_blocker(self, entry: _Entry) -> str | None:
+        r = entry.runner
+        if r.state not in RESUMABLE_STATES:
+            return {FINISHED: "it has finished all its epochs", FAILED: f"it failed ({r.snapshot().error})"
+                    }.get(r.state, "it is still training or waiting")
+        if entry.resume_blocker:
+            return entry.resume_blocker
+        if r.trainer is not None and r.trainer.done:
+            return "it has finished all its epochs"
+        return None
+
+    def resumable(self, run_id: str) -> bool:
+        with self._lock:
+            entry = self._runs.get(run_id)
+            record = self._disk.get(run_id)
+        if entry is not None:
+            return self._resume_blocker(entry) is None
+        return record is not None and _record_resumable(record)
 
     # ------------------------------------------------------------------ models to look at
     @staticmethod
@@ -241,8 +611,7 @@ class RunRegistry:
 
     def view(self, run_id: str) -> ModelView | None:
         """A `ModelView` of a run: None until it has a model to show (one epoch done, or stopped)."""
-        with self._lock:
-            entry = self._runs.get(run_id)
+        entry = self._entry(run_id)
         if entry is None:
             return None
         model, epoch = self._model_for(entry)
@@ -271,25 +640,71 @@ class RunRegistry:
         return save_checkpoint(self._ended_trainer(run_id), path, **kwargs)
 
     def checkpoint_bytes(self, run_id: str, **kwargs) -> bytes:
-        """The checkpoint file of a finished or stopped run, in memory (for a download button)."""
+        """The checkpoint file of a finished or stopped run, made in memory (for a download button):
+        it works with a full or read-only disk too."""
+        import io
+
+        import torch
+
+        from .checkpoints import checkpoint_payload
         trainer = self._ended_trainer(run_id)
-        from .checkpoints import save_checkpoint
-        with tempfile.TemporaryDirectory() as tmp:
-            path = save_checkpoint(trainer, Path(tmp) / f"{run_id}.pt", **kwargs)
-            return Path(path).read_bytes()
+        buf = io.BytesIO()
+        torch.save(checkpoint_payload(trainer, **kwargs), buf)
+        return buf.getvalue()
+
+
+def _release_memory() -> None:
+    """After runs left memory: collect their reference cycles (runner ⇄ callbacks) now, and hand
+    the freed heap back to the OS (glibc keeps it otherwise), so a server's memory goes back down."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _reaper_loop(ref, interval: float, closed: threading.Event) -> None:
+    while not closed.wait(interval):
+        registry = ref()
+        if registry is None:
+            return
+        try:
+            registry.reap()
+        except Exception:  # noqa: BLE001 — the reaper must outlive any one bad run
+            log.exception("run reaper failed")
+        del registry
 
 
 def _default_label(config: TrainConfig, run_id: str, created: float) -> str:
     return f"{config.model} · {config.dataset} · {time.strftime('%H:%M:%S', time.localtime(created))} · {run_id[:4]}"
 
 
+def _ended(runner: TrainingRunner) -> bool:
+    """Over, and its worker (if it had one) has exited: nothing writes its trainer or files any more."""
+    return runner.state in FINAL_STATES and (not runner.started or runner.join(0))
+
+
+def _record_resumable(record: RunRecord) -> bool:
+    return record.state in RESUMABLE_STATES and record.epoch < record.epochs
+
+
 def _info(entry: _Entry) -> RunInfo:
     r = entry.runner
     snap = r.snapshot()
     cfg = r.config
+    resumable = (snap.state in RESUMABLE_STATES and not entry.resume_blocker
+                 and not (r.trainer is not None and r.trainer.done))
     return RunInfo(run_id=r.run_id, label=entry.label, family=cfg.family, model=cfg.model,
                    dataset=cfg.dataset, created=entry.created, state=snap.state, epoch=snap.epoch,
-                   epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim)
+                   epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim,
+                   queue_position=snap.queue_position, in_memory=True, resumable=resumable, error=snap.error)
+
+
+def _info_from_record(rec: RunRecord) -> RunInfo:
+    return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=rec.dataset,
+                   created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
+                   latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec), error=rec.error)
 
 
 def view_from_checkpoint(checkpoint, *, key: str, label: str | None = None) -> ModelView:
@@ -310,4 +725,4 @@ def view_from_checkpoint(checkpoint, *, key: str, label: str | None = None) -> M
                      samples_per_sec=rate, state="checkpoint")
 
 
-__all__ = ["RunRegistry", "RunError", "RunInfo", "ModelView", "view_from_checkpoint"]
+__all__ = ["RunRegistry", "RunError", "RunInfo", "ModelView", "view_from_checkpoint", "RESUMABLE_STATES"]

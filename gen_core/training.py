@@ -8,6 +8,7 @@ The trainer knows nothing about threads or UIs: `runner.TrainingRunner` drives i
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, check_against_data, check_device_available
 from .data import Batcher, ImageData, load_dataset
 from .device import resolve_device
 from .imaging import to_uint8
@@ -43,9 +44,58 @@ class EpochSnapshot:
 
 @dataclass
 class History:
-    """Append-only metric records. `steps`: one dict per optimiser step; `epochs`: one per epoch."""
+    """Metric records. `steps`: one dict per optimiser step (thinned when long); `epochs`: one per epoch.
+
+    Epoch records are never dropped. Step records are capped by `thin_steps`: the newest half of
+    the cap stays raw, older records are halved (every other one kept, the first always), so a
+    very long run keeps its whole curve at a resolution that falls off with age.
+    """
     steps: list[dict] = field(default_factory=list)
     epochs: list[dict] = field(default_factory=list)
+
+    def thin_steps(self, cap: int) -> bool:
+        """Bring `steps` under `cap` records if it is over; True when it thinned."""
+        if cap < 4 or len(self.steps) <= cap:
+            return False
+        keep_raw = cap // 2
+        old, recent = self.steps[:-keep_raw], self.steps[-keep_raw:]
+        while len(old) + len(recent) > (3 * cap) // 4 and len(old) > 1:
+            old = old[::2]
+        self.steps = old + recent
+        return True
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Per-run memory caps (a class may leave a run going for hours). Environment-overridable.
+MAX_STEP_RECORDS = _env_int("GEN_CORE_MAX_STEP_RECORDS", 20_000)          # ~10 MB of step dicts
+MAX_SNAPSHOT_BYTES = _env_int("GEN_CORE_MAX_SNAPSHOT_MB", 64) * 1024 * 1024
+KEEP_LAST_SNAPSHOTS = 20
+
+
+def snapshot_nbytes(snap: "EpochSnapshot") -> int:
+    return sum(a.nbytes for a in (snap.samples, snap.originals, snap.reconstructions, snap.latent_map,
+                                  snap.latent_means, snap.latent_labels) if a is not None)
+
+
+def thin_snapshots(snapshots: list, max_bytes: int, keep_last: int = KEEP_LAST_SNAPSHOTS) -> list:
+    """Drop every other epoch snapshot from the old part (never the first nor the last `keep_last`)
+    until the total is under `max_bytes`. The epoch records and the PNG grids on disk stay complete."""
+    total = sum(snapshot_nbytes(s) for s in snapshots)
+    while total > max_bytes and len(snapshots) > keep_last + 2:
+        head, middle, tail = snapshots[:1], snapshots[1:-keep_last], snapshots[-keep_last:]
+        kept = middle[1::2]
+        if len(kept) == len(middle):
+            break
+        snapshots = head + kept + tail
+        total = sum(snapshot_nbytes(s) for s in snapshots)
+    return snapshots
 
 
 # ---------------------------------------------------------------------------
@@ -206,9 +256,17 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: ImageData | None = None, device: str | torch.device | None = None):
         self.config = config
+        if device is None:
+            check_device_available(config.device)
         self.device = resolve_device(device if device is not None else config.device)
         self.spec = get_model_spec(config.model)
         self.data = data if data is not None else load_dataset(config.dataset, config.data_root)
+        images = self.data.train_images
+        # The data's size is known only now: the one place that checks a config against it.
+        check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
+                           dataset=self.data.name)
+        self.max_step_records = MAX_STEP_RECORDS
+        self.max_snapshot_bytes = MAX_SNAPSHOT_BYTES
         with _BUILD_LOCK:
             torch.manual_seed(config.seed)
             self.model = build_model(config.model, config.model_config).to(self.device)
@@ -277,6 +335,7 @@ class Trainer:
         record = {"step": self.step, "epoch": self.epoch + self._epoch_step / self.steps_per_epoch,
                   "time": self.elapsed, **metrics}
         self.history.steps.append(record)
+        self.history.thin_steps(self.max_step_records)
         for k, v in metrics.items():
             self._epoch_sums[k] = self._epoch_sums.get(k, 0.0) + v
         if self._epoch_step >= self.steps_per_epoch:
@@ -293,6 +352,7 @@ class Trainer:
         if self.val_x is not None:
             record.update(self.objective.validate(self.val_x, self.config.batch_size))
         self.snapshots.append(self.make_snapshot())
+        self.snapshots = thin_snapshots(self.snapshots, self.max_snapshot_bytes)
         self.elapsed += time.perf_counter() - t0
         record["time"] = self.elapsed
         every = self.config.metrics_every
@@ -343,4 +403,5 @@ class Trainer:
         return snap
 
 
-__all__ = ["Trainer", "TrainingDiverged", "EpochSnapshot", "History", "OBJECTIVES"]
+__all__ = ["Trainer", "TrainingDiverged", "EpochSnapshot", "History", "OBJECTIVES", "thin_snapshots",
+           "snapshot_nbytes", "MAX_STEP_RECORDS", "MAX_SNAPSHOT_BYTES"]

@@ -3,6 +3,10 @@ import os
 
 # Set before gen_core is imported anywhere: no download attempts in tests, ever.
 os.environ["GEN_CORE_OFFLINE"] = "1"
+# The dashboard persists its runs; in tests they go to a throw-away folder, never the repo's runs/.
+if not os.environ.get("GEN_CORE_RUNS_DIR"):
+    import tempfile
+    os.environ["GEN_CORE_RUNS_DIR"] = tempfile.mkdtemp(prefix="gen_core_test_runs_")
 
 import pytest  # noqa: E402
 

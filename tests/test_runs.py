@@ -75,15 +75,18 @@ def test_controls_reach_the_runner(registry, mini_data):
     assert registry.snapshot(rid).state == STOPPED
 
 
-def test_too_many_active_runs_is_a_user_error(registry, mini_data):
+def test_runs_beyond_the_slots_wait_in_line_then_start(registry, mini_data):
     ids = [registry.create(tiny_config("mlp-gan", epochs=500), data=mini_data) for _ in range(2)]
-    with pytest.raises(RunError, match="already training"):
-        registry.create(tiny_config("mlp-gan"), data=mini_data)
+    waiting = registry.create(tiny_config("mlp-gan", epochs=1), data=mini_data)  # max_active=2: queued
+    snap = registry.snapshot(waiting)
+    assert snap.state == "queued" and snap.queue_position == 1 and snap.is_active
+    assert registry.info(waiting).status == "queued · 1st in line"
     for rid in ids:
         registry.get(rid).stop()
         _wait(registry, rid)
-    rid = registry.create(tiny_config("mlp-gan", epochs=1), data=mini_data)  # room again
-    _wait(registry, rid)
+    assert _wait_for(lambda: registry.get(waiting).started)  # a freed slot goes to the line's head
+    _wait(registry, waiting)
+    assert registry.snapshot(waiting).state == FINISHED
 
 
 def test_finished_runs_are_kept_then_evicted_oldest_first(registry, mini_data):
@@ -92,6 +95,7 @@ def test_finished_runs_are_kept_then_evicted_oldest_first(registry, mini_data):
         rid = registry.create(tiny_config("mlp-vae", epochs=1), data=mini_data)
         _wait(registry, rid)
         ids.append(rid)
+    registry.reap()  # (the reaper thread does this every few seconds; creating a run does it too)
     assert len(registry) == 4
     assert ids[0] not in registry and all(r in registry for r in ids[1:])
 
@@ -109,21 +113,25 @@ def test_create_rejects_non_configs(registry):
         registry.create({"model": "mlp-gan"})
 
 
-def test_concurrent_creates_are_safe_and_respect_the_cap(mini_data):
-    reg = RunRegistry(max_runs=50, max_active=3)  # created-but-not-started runs count as active
+def test_concurrent_creates_are_safe_and_respect_the_slots(mini_data):
+    reg = RunRegistry(max_runs=50, max_active=3)
     results, errors = [], []
 
     def go():
         try:
-            results.append(reg.create(tiny_config("mlp-gan", epochs=1), data=mini_data, start=False))
+            results.append(reg.create(tiny_config("mlp-gan", epochs=400), data=mini_data))
         except RunError as e:
             errors.append(e)
 
     threads = [threading.Thread(target=go) for _ in range(8)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert len(set(results)) == 3 and len(reg) == 3 and len(errors) == 5
+    assert len(set(results)) == 8 and len(reg) == 8 and not errors
+    assert len(reg.scheduler.running_ids) == 3 and len(reg.scheduler.queued_ids) == 5
+    positions = sorted(reg.snapshot(r).queue_position for r in reg.scheduler.queued_ids)
+    assert positions == [1, 2, 3, 4, 5]
     reg.clear()
+    assert len(reg) == 0 and not reg.scheduler.running_ids and not reg.scheduler.queued_ids
 
 
 # ---------------------------------------------------------------------------- model views

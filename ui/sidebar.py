@@ -7,7 +7,7 @@ from gen_core.config import DATASET_NAMES
 from gen_core.data import DATASETS, dataset_status, load_dataset
 from gen_core.device import device_description
 
-from . import state
+from . import classroom, state
 
 STATUS_TEXT = {"full": "full dataset on disk", "embedded": "embedded subset, always there",
                "missing": "not on disk: download, else the embedded subset"}
@@ -56,7 +56,11 @@ def device_picker() -> None:
     if has_cuda:
         st.radio("Device", ["auto", "cpu"], key=state.DEVICE_KEY, horizontal=True,
                  format_func={"auto": f"GPU: {name}", "cpu": "CPU"}.get)
-    st.caption(f"Training on **{device_description(state.device())}**")
+    text = device_description(state.device())
+    if text.startswith("CPU"):  # (torch's thread count here is this page's share, not the machine's)
+        from gen_core.scheduler import cpu_cores
+        text = f"CPU ({cpu_cores()} cores)"
+    st.caption(f"Training on **{text}**")
 
 
 def run_picker(family: str | None) -> None:
@@ -67,18 +71,21 @@ def run_picker(family: str | None) -> None:
         st.caption(f"No {what[0].lower() + what[1:] if what == 'Run' else what}s yet.")
         return
     ids = [r.run_id for r in runs]
-    labels = {r.run_id: r.label for r in runs}
+    labels = {r.run_id: classroom.picker_label(r) for r in runs}
     current = state.focus(family)
     index = ids.index(current) if current in ids else None
     choice = st.selectbox(f"{what} in focus", ids, index=index, format_func=labels.get,
-                          placeholder="Choose a run", help="Runs live on the server: every browser sees them. "
+                          placeholder="Choose a run", help="Runs live on the server: every browser sees them, "
+                          "and they are saved to disk after every epoch, so they survive a restart. "
                           "The run's id is in the URL, so a refresh comes back to it.")
     if choice is not None and choice != current:
         state.set_focus(choice)
     shown = choice or current
     info = reg.info(shown) if shown else None
     if info is not None:
+        state.touch(info.run_id)
         st.caption(f"{info.model}, {info.epochs} epochs · id `{info.run_id}`")
+        classroom.sidebar_run_status(info, key=f"sidebar_resume_{info.run_id}")
 
 
 def render(family: str | None) -> None:
@@ -90,3 +97,4 @@ def render(family: str | None) -> None:
         device_picker()
         st.markdown("### Run")
         run_picker(family)
+        st.caption(classroom.server_caption())

@@ -77,7 +77,8 @@ def _load_upload(data: bytes, name: str) -> tuple[str, ModelView]:
     if digest not in uploads:
         if load_checkpoint is None:
             raise CheckpointError("checkpoint loading is not available in this version.")
-        ck = load_checkpoint(data)
+        from gen_core.checkpoints import UPLOAD_MAX_BYTES
+        ck = load_checkpoint(data, max_bytes=UPLOAD_MAX_BYTES)
         uploads.clear()  # keep one upload per session: models can be large
         uploads[digest] = view_from_checkpoint(ck, key=f"upload:{digest}", label=f"upload {name}")
         st.session_state[UPLOAD_META] = {digest: dict(ck.metadata or {})}

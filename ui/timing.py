@@ -15,6 +15,7 @@ from .widgets import fmt_seconds
 SLOW_EPOCH_S = 60.0   # slower than this is hard to watch live
 _CACHE: dict[str, EpochEstimate] = {}   # process-wide: the same config times the same on this machine
 _LOCK = threading.Lock()
+_TIMING = threading.Lock()
 
 
 def cached(cfg: TrainConfig) -> EpochEstimate | None:
@@ -27,9 +28,15 @@ def estimate(cfg: TrainConfig) -> EpochEstimate:
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    est = estimate_epoch(cfg, load_dataset(cfg.dataset, cfg.data_root))
-    with _LOCK:
-        _CACHE[key] = est
+    # One timing at a time, process-wide: a class opening the page together would otherwise time the
+    # same config twenty times at once (each slowing the others and skewing its own figure).
+    with _TIMING:
+        with _LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
+        est = estimate_epoch(cfg, load_dataset(cfg.dataset, cfg.data_root))
+        with _LOCK:
+            _CACHE[key] = est
     return est
 
 
@@ -51,6 +58,9 @@ def show(cfg: TrainConfig) -> None:
     if est is None:
         if any(r.is_active for r in state.registry().list()):
             st.caption("Time per epoch: estimated when no run is training (timing now would slow it down).")
+            return
+        if _TIMING.locked():  # another page is timing a setting right now: do not queue behind it
+            st.caption("Time per epoch: being measured for another page; it shows on the next change.")
             return
         try:
             with st.spinner("Timing a few training steps on this device…"):
