@@ -112,13 +112,17 @@ def test_a_crashing_run_frees_its_slot(mini_data):
     s = Scheduler(max_running=1, cores=2)
     bad_trainer = Trainer(tiny_config("mlp-gan", epochs=3), mini_data)
 
+    release = threading.Event()
+
     def boom():
+        release.wait(JOIN_S)  # hold the slot until the test has seen the other run queued
         raise RuntimeError("injected fault")
     bad_trainer.train_step = boom
     bad = TrainingRunner(bad_trainer.config, trainer=bad_trainer)
     good = TrainingRunner(tiny_config("mlp-vae", epochs=1), mini_data)
     s.submit(bad), s.submit(good)
     assert good.state == QUEUED
+    release.set()
     assert bad.join(JOIN_S) and bad.state == FAILED and "injected fault" in bad.snapshot().error
     assert wait_for(lambda: good.started) and good.join(JOIN_S) and good.state == FINISHED
     assert not s.running_ids
