@@ -29,6 +29,10 @@ from .evaluator import Evaluator, load_evaluator
 from .losses import vae_loss
 from .sampling import decode
 
+# torchmetrics warns that KID/IS keep every feature in memory: at our sizes (≤ 20,000 × 128
+# floats) that is a few MB, so the warning only adds noise to logs and test output.
+warnings.filterwarnings("ignore", message=r".*will save all extracted features in buffer.*")
+
 METRIC_HELP = {
     "fid": "FID — distance between real and generated feature statistics (lower is better).",
     "kid": "KID — kernel distance, unbiased on small samples (lower is better).",
