@@ -247,6 +247,8 @@ class Student:
         cs = msg.rerun_script
         cs.query_string = self.query
         cs.page_name = self.page  # (the url path; the server resolves it to the page's script)
+        if self.page_hash:        # as a browser does once the server has told it the page's hash:
+            cs.page_script_hash = self.page_hash  # a server-side st.rerun() stays on this page
         cs.widget_states.CopyFrom(self._widget_states(trigger))
         if fragment:
             cs.fragment_id = fragment
@@ -273,8 +275,11 @@ class Student:
             fm = ForwardMsg()
             fm.ParseFromString(data)
             kind = fm.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = fm.new_session.page_script_hash or self.page_hash
+            if kind == "navigation":
+                self.page_hash = fm.navigation.page_script_hash or self.page_hash
+            elif kind == "stop_auto_rerun":
+                for fid in fm.stop_auto_rerun.fragment_ids:
+                    self.auto.pop(fid, None)
             elif kind == "page_info_changed":
                 qs = fm.page_info_changed.query_string
                 if qs:
