@@ -40,7 +40,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Callable, BinaryIO
 
 import numpy as np
 import torch
@@ -205,23 +205,31 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, include_optimi
     return _atomic_torch_save(payload, Path(path))
 
 
-def _atomic_torch_save(payload: dict, path: Path) -> Path:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file via `write(f)` to a temp name beside `path`, fsync, then rename over `path`.
+
+    A crash or a full disk mid-write leaves any previous file intact and no temp file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as f:
-            torch.save(payload, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
             tmp.unlink()
-        except FileNotFoundError:
+        except OSError:
             pass
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _atomic_torch_save(payload: dict, path: Path) -> Path:
+    return atomic_write(path, lambda f: torch.save(payload, f))
 
 
 atomic_torch_save = _atomic_torch_save  # public name: other modules write their own files with it

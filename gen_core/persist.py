@@ -35,14 +35,13 @@ import math
 import os
 import re
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoints import Checkpoint, CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
 from .imaging import make_grid, png_bytes
 from .runner import (ACTIVE_STATES, FAILED, FINISHED, INTERRUPTED, STOPPED, TrainingRunner)
@@ -85,20 +84,7 @@ def describe_os_error(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda f: f.write(data))
 
 
 def _json_bytes(value: Any) -> bytes:

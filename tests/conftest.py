@@ -33,3 +33,14 @@ def tiny_config(model: str = "mlp-gan", **overrides):
                 batch_size=32, images_per_epoch=128, val_images=64, n_fixed=16, latent_map_size=4)
     base.update(overrides)
     return TrainConfig(**base)
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False

@@ -26,7 +26,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_config
+from conftest import tiny_config, wait_for
 from gen_core import persist
 from gen_core.runner import FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, STOPPED
 from gen_core.runs import RunRegistry
@@ -37,14 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 JOIN_S = 60
 
-
-def wait_for(predicate, timeout=JOIN_S) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # ---------------------------------------------------------------------------- kill -9

@@ -7,21 +7,13 @@ import time
 
 import pytest
 
-from conftest import tiny_config
+from conftest import tiny_config, wait_for
 from gen_core.persist import RUN_FILE, RunStore, default_runs_dir, valid_run_id
 from gen_core.runner import FINISHED, INTERRUPTED, PAUSED, QUEUED, STOPPED
 from gen_core.runs import RunError, RunRegistry
 
 JOIN_S = 60
 
-
-def wait_for(predicate, timeout=JOIN_S) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

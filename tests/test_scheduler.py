@@ -3,12 +3,12 @@ running ones share the CPU threads fairly (re-balanced as runs start and end).""
 from __future__ import annotations
 
 import threading
-import time
+
 
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import tiny_config, wait_for
 from gen_core.runner import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingRunner
 from gen_core.runs import RunError, RunRegistry
 from gen_core.scheduler import (Scheduler, SchedulerFull, default_max_running, ordinal, threads_per_run)
@@ -16,14 +16,6 @@ from gen_core.training import Trainer
 
 JOIN_S = 60
 
-
-def wait_for(predicate, timeout=JOIN_S) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def long_runner(mini_data, **kw) -> TrainingRunner:
