@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_config
+from conftest import tiny_config, wait_for
 from gen_core.runner import FINAL_STATES, PAUSED, RUNNING, STOPPED
 from ui import state
 
@@ -55,14 +55,6 @@ def errors(at: AppTest) -> list[str]:
 def plotly_charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
-
-def wait_for(predicate, timeout=JOIN_S) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def settled_step(runner, quiet_s: float = 0.6) -> int:

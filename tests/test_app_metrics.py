@@ -3,7 +3,6 @@ shows a metric table for two checkpoints, the Train pages chart FID when a run s
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -39,14 +38,6 @@ def chart_titles(at) -> list[str]:
         titles.append(((spec.get("layout") or {}).get("title") or {}).get("text", ""))
     return titles
 
-
-def wait_for(predicate, timeout=JOIN_S) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # ---------------------------------------------------------------------------- Experiments page
