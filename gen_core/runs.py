@@ -54,6 +54,7 @@ from typing import Any
 from .checkpoints import CheckpointError, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
+from .executors import Executor, resolve_executor
 from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
 from .registry import get_model_spec
 from .runner import (ACTIVE_STATES, FAILED, FINAL_STATES, FINISHED, INTERRUPTED, STOPPED, RunSnapshot,
@@ -181,13 +182,17 @@ class RunRegistry:
     runs_dir:        folder to persist runs in (None: memory only, lost with the process).
     idle_timeout:    seconds without any page watching after which an active, watched run is stopped.
     keep_finished_s: seconds after which a finished, unwatched, saved run leaves memory.
+    executor:        where runs train (gen_core.executors): an Executor, "thread" or "ray";
+                     default GEN_CORE_EXECUTOR, else threads of this process.
     """
 
     def __init__(self, *, max_runs: int = 16, max_running: int | None = None, max_active: int | None = None,
                  max_queued: int | None = None, runs_dir: str | os.PathLike | None = None,
                  idle_timeout: float | None = None, keep_finished_s: float | None = None,
-                 cores: int | None = None, reap_interval: float | None = None):
+                 cores: int | None = None, reap_interval: float | None = None,
+                 executor: Executor | str | None = None):
         self.max_runs = max_runs
+        self.executor, self.executor_problem = resolve_executor(executor)
         self.scheduler = Scheduler(max_running if max_running is not None else max_active,
                                    cores=cores, max_queued=max_queued)
         self.idle_timeout = (idle_timeout if idle_timeout is not None
@@ -246,7 +251,7 @@ class RunRegistry:
                 d = self.scheduler.describe()
                 raise RunError(f"{d['running']} trainings are running and {d['queued']} are waiting, the most "
                                "this server takes; try again when one has finished.")
-            runner = TrainingRunner(config, data, run_id=run_id)
+            runner = self.executor.runner(config, data, run_id=run_id)
             if runner.run_id in self._runs or runner.run_id in self._disk:
                 raise RunError(f"a run with id {runner.run_id!r} already exists.")
             created = time.time()
@@ -254,6 +259,8 @@ class RunRegistry:
             self._watch(entry)
             self._runs[runner.run_id] = entry
             self._evict_locked()
+        if self.executor_problem:
+            runner.add_warning(self.executor_problem)
         if self.store is not None:
             entry.persistence = RunPersistence(self.store, record_for(runner, entry.label, created))
             entry.persistence.attach(runner)
@@ -355,7 +362,8 @@ class RunRegistry:
         with self._lock:
             in_memory, on_disk = len(self._runs), len(self._disk)
         return {**self.scheduler.describe(), "in_memory": in_memory, "on_disk_only": on_disk,
-                "persisting": self.store is not None and self.store_problem is None}
+                "persisting": self.store is not None and self.store_problem is None,
+                **self.executor.describe(), "executor_problem": self.executor_problem}
 
     # ------------------------------------------------------------------ sessions and the reaper
     def touch(self, run_id: str | None, session_id: str | None = None) -> None:
@@ -534,7 +542,7 @@ class RunRegistry:
         if old.started and not old.join(5.0):
             raise RunError("this run is still stopping; try again in a moment.")
         trainer = old.trainer
-        runner = TrainingRunner(old.config, trainer=trainer, run_id=run_id)
+        runner = self.executor.runner(old.config, trainer=trainer, run_id=run_id)
         for w in old.warnings:
             if not w.startswith("Stopped automatically"):
                 runner.add_warning(w)

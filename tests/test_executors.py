@@ -1,0 +1,69 @@
+"""gen_core.executors: the registry trains through an executor; `thread` is the default and imports nothing."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import tiny_config
+from gen_core.executors import ExecutorError, ThreadExecutor, make_executor, resolve_executor
+from gen_core.runner import FINISHED, TrainingRunner
+from gen_core.runs import RunRegistry
+
+
+def test_thread_is_the_default_and_builds_plain_runners(monkeypatch):
+    monkeypatch.delenv("GEN_CORE_EXECUTOR", raising=False)
+    ex = make_executor()
+    assert isinstance(ex, ThreadExecutor) and ex.name == "thread"
+    runner = ex.runner(tiny_config("mlp-gan"), run_id="abc")
+    assert type(runner) is TrainingRunner and runner.run_id == "abc" and runner.state == "idle"
+
+
+def test_an_unknown_executor_is_a_clear_error_and_the_registry_falls_back_to_threads(monkeypatch, mini_data):
+    with pytest.raises(ExecutorError, match="unknown executor 'gpu-farm'"):
+        make_executor("gpu-farm")
+    monkeypatch.setenv("GEN_CORE_EXECUTOR", "gpu-farm")
+    ex, problem = resolve_executor(None)
+    assert isinstance(ex, ThreadExecutor) and "threads of this server" in problem
+    reg = RunRegistry(max_active=1)
+    try:
+        assert reg.status()["executor"] == "thread" and reg.status()["executor_problem"] == problem
+        rid = reg.create(tiny_config("mlp-vae", epochs=1), data=mini_data)
+        assert reg.get(rid).join(60) and reg.snapshot(rid).state == FINISHED
+        assert any("unknown executor" in w for w in reg.snapshot(rid).warnings)  # the run says why
+    finally:
+        reg.clear()
+
+
+def test_the_registry_asks_its_executor_for_every_runner(mini_data):
+    made = []
+
+    class Recording(ThreadExecutor):
+        name = "recording"
+
+        def runner(self, config, data=None, *, trainer=None, run_id=None):
+            made.append((run_id, trainer is not None))
+            return super().runner(config, data, trainer=trainer, run_id=run_id)
+
+    reg = RunRegistry(max_active=1, executor=Recording())
+    try:
+        rid = reg.create(tiny_config("mlp-gan", epochs=2), data=mini_data, run_id="rec1", start=False)
+        reg.get(rid).pause()
+        reg.start(rid)
+        reg.get(rid).stop()
+        assert reg.get(rid).join(60)
+        reg.resume(rid)                      # a resumed run comes from the executor too
+        assert reg.get(rid).join(60) and reg.snapshot(rid).state == FINISHED
+        assert made == [("rec1", False), ("rec1", True)] and reg.status()["executor"] == "recording"
+    finally:
+        reg.clear()
+
+
+def test_the_thread_executor_imports_no_ray():
+    code = ("import sys, gen_core.runs, gen_core.executors as e; r = gen_core.runs.RunRegistry(); "
+            "assert r.executor.name == 'thread'; print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "GEN_CORE_EXECUTOR": "thread"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
