@@ -84,14 +84,34 @@ if not sources.has_any_model() and not st.session_state.get(PAIR):
     c[0].page_link("app_pages/train_gan.py", label="Train a GAN", icon=":material/sports_kabaddi:")
     c[1].page_link("app_pages/train_vae.py", label="Train a VAE", icon=":material/compress:")
 
+# The shipped pairs: the best of each family first (the sharp-GAN / blurry-VAE trade-off of the seed
+# reports), then the 2-D pair, whose latent maps can be decoded cell by cell through both models.
+SHIPPED_PAIRS = {"best": ("dcgan", "conv-vae", "Best shipped: DCGAN vs conv VAE"),
+                 "2d": ("mlp-gan", "mlp-vae", "2-D latents: linear GAN vs MLP VAE")}
+
+
+def open_pair(which: str) -> None:
+    gan, vae, _ = SHIPPED_PAIRS[which]
+    left, right = sources.featured(gan), sources.featured(vae)
+    if left and right:
+        st.session_state["compare_left"], st.session_state["compare_right"] = left, right
+
+
 pair = st.session_state.get(PAIR) or (None, None)
+shipped_pairs = {k: v for k, v in SHIPPED_PAIRS.items() if sources.featured(v[0]) and sources.featured(v[1])}
+if shipped_pairs:
+    c = st.columns(len(shipped_pairs) + 1)
+    for col, (which, (_, _, label)) in zip(c, shipped_pairs.items()):
+        col.button(label, key=f"compare_open_{which}", on_click=open_pair, args=(which,), width="stretch",
+                   icon=":material/compare:")
+best = SHIPPED_PAIRS["best"] if "best" in shipped_pairs else SHIPPED_PAIRS["2d"]
 pick_l, pick_r, pick_seed = st.columns([3, 3, 1])
 with pick_l:
     left_key = sources.picker("Left model", key="compare_left", prefer_family="gan",
-                              default=f"run:{pair[0]}" if pair[0] else sources.featured("mlp-gan"))
+                              default=f"run:{pair[0]}" if pair[0] else sources.featured(best[0]))
 with pick_r:
     right_key = sources.picker("Right model", key="compare_right", prefer_family="vae", avoid=left_key,
-                               default=f"run:{pair[1]}" if pair[1] else sources.featured("mlp-vae"))
+                               default=f"run:{pair[1]}" if pair[1] else sources.featured(best[1]))
 with pick_seed:
     noise_seed = st.number_input("Noise seed", 0, 10_000, 0, key="compare_seed",
                                  help="Both models decode z drawn with this seed.")

@@ -450,7 +450,7 @@ QUALITY_METRICS = {
 }
 REFERENCE_COLOR = "#7F7F7F"
 QUALITY_COLORS = {"fid": "#D62728", "kid": "#D62728", "inception_score": "#9467BD", "precision": "#1F77B4",
-                  "recall": "#FF7F0E", "kl_to_uniform": "#8C564B", "missing_classes": "#8C564B",
+                  "recall": "#FF7F0E", "sharpness": "#2CA02C", "kl_to_uniform": "#8C564B", "missing_classes": "#8C564B",
                   "active_units": "#2CA02C"}
 
 
@@ -500,25 +500,63 @@ def quality_figure(epochs: Sequence[dict], metric: str = "fid", *, x: str = "epo
     return fig
 
 
+PR_TITLE = "Fidelity, coverage & sharpness"
+
+
 def precision_recall_figure(epochs: Sequence[dict], *, x: str = "epoch", reference: dict | None = None,
                             height: int = 300) -> go.Figure:
-    """Precision (sharpness) and recall (diversity) per scored epoch, each with its real-data line."""
+    """Precision (fidelity), recall (coverage) and, when measured, sharpness (edge energy relative to
+    real images, 1 = as sharp) per scored epoch, each with its real-data line."""
     _, x_title = _x((), x)
     fig = go.Figure()
-    _layout(fig, "Precision (sharp) & recall (diverse)", x_title, "share (0–1)", height=height)
+    _layout(fig, PR_TITLE, x_title, "share (0–1); sharpness ×real", height=height)
     rows = _scored(epochs, "precision")
     if not rows:
         return _empty(fig, "no scores yet")
     xs = _column(rows, X_AXES[x][0])
-    for key, name in (("precision", "precision"), ("recall", "recall")):
-        fig.add_trace(go.Scatter(x=xs, y=_column(rows, key), mode="lines+markers", name=name,
+    keys = [("precision", "precision (fidelity)"), ("recall", "recall (coverage)")]
+    if any(isinstance(r.get("sharpness"), (int, float)) for r in rows):
+        keys.append(("sharpness", "sharpness (1 = real)"))
+    top = 1.02
+    for key, name in keys:
+        ys = _column(rows, key)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name,
                                  line=dict(color=QUALITY_COLORS[key], width=2), marker=dict(size=8)))
+        if np.isfinite(ys).any():
+            top = max(top, float(np.nanmax(ys)) * 1.05)
     ref = reference or {}
-    for key, pos in (("precision", "top right"), ("recall", "bottom right")):
+    for (key, _), pos in zip(keys, ("top right", "bottom right", "top left")):
         v = ref.get(key)
         if isinstance(v, (int, float)):
             _reference_line(fig, v, f"real {key}: {v:.2f}", QUALITY_COLORS[key], pos)
-    fig.update_yaxes(range=[-0.02, 1.02])
+    fig.update_yaxes(range=[-0.02, top])
+    fig.update_layout(legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def sharpness_figure(names: Sequence[str], values: Sequence[float | None], errors: Sequence[float | None] = (),
+                     *, reference: float | None = None, colors: Sequence[str] = (),
+                     height: int = 260) -> go.Figure:
+    """Sharpness of several models as bars (± 2 standard errors), with real images' value dashed and
+    the words a student reads off it: below ≈ 0.8 blurrier than real, above ≈ 1.3 grainier."""
+    fig = go.Figure()
+    _layout(fig, "Sharpness: edge energy relative to real images", "", "× real (1 = as sharp)", height=height)
+    rows = [(n, float(v), e, colors[i] if i < len(colors) else _PALETTE[i % len(_PALETTE)])
+            for i, (n, v, e) in enumerate(zip(names, values, list(errors) + [None] * len(names)))
+            if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not rows:
+        return _empty(fig, "not measured")
+    errs = [2 * e if isinstance(e, (int, float)) and math.isfinite(e) else 0.0 for _, _, e, _ in rows]
+    fig.add_trace(go.Bar(x=[r[0] for r in rows], y=[r[1] for r in rows], marker_color=[r[3] for r in rows],
+                         error_y=dict(type="data", array=errs, visible=any(errs)),
+                         text=[f"{r[1]:.2f}×" for r in rows], textposition="inside",
+                         hovertemplate="%{x}: %{y:.2f}× real<extra></extra>"))
+    fig.add_hline(y=1.0, line=dict(color=REFERENCE_COLOR, dash="dot", width=1))
+    _reference_line(fig, reference, f"real test images: {reference:.2f}×" if isinstance(reference, (int, float))
+                    else "")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(showlegend=False, hovermode="closest", bargap=0.4)
     return fig
 
 

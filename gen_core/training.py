@@ -379,7 +379,8 @@ class Trainer:
             self._real_features = metrics.extract(evaluator, metrics.images_from_u8(self.data.train_images[idx]))
         fake = metrics.extract(evaluator, metrics.generate(self.model, n, seed=self.config.seed + 99))
         scores = metrics.score_features(self._real_features, fake, seed=self.config.seed)
-        out = {k: v for k, v in scores.as_dict().items() if k not in ("n", "class_histogram", "mode_collapse")}
+        out = {k: v for k, v in scores.as_dict().items()
+               if k not in ("n", "class_histogram", "mode_collapse", "noise") and v is not None}
         out["class_histogram"] = scores.class_histogram
         if self.family == "vae" and self.val_x is not None:
             out["active_units"] = metrics.vae_scores(self.model, self.val_x, self.config.recon_loss).active_units

@@ -118,7 +118,8 @@ def test_compare_measures_two_checkpoints_on_demand(registry, tmp_path, monkeypa
     assert len(at.dataframe) == n_frames + 1 and len(tables) == 1
     table = tables[0]
     assert list(table.columns) == ["Linear GAN (MLP)", "MLP VAE", "real data"]
-    assert "FID ↓" in table.index and "precision (sharpness) ↑" in table.index
+    assert "FID ↓" in table.index and "precision (fidelity) ↑" in table.index
+    assert "sharpness (1 = as sharp as real)" in table.index and "recall (coverage) ↑" in table.index
     assert table.loc["samples scored"].tolist() == ["200", "200", "200"]
     assert table.loc["test ELBO (nats / image, VAE) ↑", "Linear GAN (MLP)"] == "—"
     titles = chart_titles(at)
@@ -146,8 +147,9 @@ def test_compare_uses_the_scores_a_checkpoint_carries(registry, tmp_path, monkey
     assert table.loc["FID ↓"].tolist() == ["120.0", "60.0", "26.3"]
     assert table.loc["active latent units (VAE)"].tolist() == ["—", "2 of 2", "—"]
     text = " ".join(m.value for m in at.markdown)
-    assert "the Linear GAN (MLP) is sharper (precision 0.90 vs 0.60)" in text.replace("The Linear", "the Linear")
-    assert "the MLP VAE is more diverse" in text
+    assert "more of the Linear GAN (MLP)'s samples fall among real images" in text
+    assert "(precision 0.90 vs 0.60)" in text and "sharper (precision" not in text
+    assert "the MLP VAE's samples cover more of the real images' variety (recall 0.70 vs 0.10)" in text
     assert "the MLP VAE is closer to the real data (FID 60.0 vs 120.0; real data against itself scores 26.3)" in text
 
 
@@ -174,7 +176,7 @@ def test_train_page_charts_fid_when_the_run_scores_itself(registry, family):
     assert not errors(at)
     titles = chart_titles(at)
     assert "FID (lower is better)" in titles
-    assert "Precision (sharp) & recall (diverse)" in titles
+    assert "Fidelity, coverage & sharpness" in titles
     assert any(t.startswith("Which classes does it generate?") for t in titles)
     fid_chart = next(c for c in plotly_charts(at) if "FID (lower" in c.proto.spec)
     spec = json.loads(fid_chart.proto.spec)

@@ -175,44 +175,91 @@ GAN = dict(n=2000, fid=120.0, kid=5.0, inception_score=7.1, precision=0.90, reca
 VAE = dict(n=2000, fid=60.0, kid=2.0, inception_score=8.0, precision=0.60, recall=0.70, kl_to_uniform=0.02,
            missing_classes=0, class_histogram=[0.1] * 10, mode_collapse=False)
 REAL = dict(n=2000, fid=26.3, precision=0.87, recall=0.87, kl_to_uniform=0.005, missing_classes=0)
+NOISE = {"fid": 5.0, "precision": 0.02, "recall": 0.02, "sharpness": 0.01}
+# The shipped DCGAN and conv VAE as measured (n = 2,000, split-half noise): the seeds' trade-off.
+DCGAN = dict(n=2000, fid=227.8, precision=0.489, recall=0.699, sharpness=1.05, kl_to_uniform=0.12,
+             missing_classes=0, mode_collapse=False,
+             noise={"fid": 7.0, "precision": 0.024, "recall": 0.011, "sharpness": 0.008})
+CONV_VAE = dict(n=2000, fid=268.9, precision=0.868, recall=0.543, sharpness=0.50, kl_to_uniform=0.03,
+                missing_classes=0, mode_collapse=False,
+                noise={"fid": 5.6, "precision": 0.017, "recall": 0.027, "sharpness": 0.008})
+REAL_REF = dict(n=2000, fid=26.3, precision=0.873, recall=0.869, sharpness=1.06, missing_classes=0,
+                noise={"fid": 2.4, "precision": 0.008, "recall": 0.007, "sharpness": 0.013})
 
 
-def test_reading_names_the_sharper_and_the_more_diverse_model():
-    text = reading.read_comparison(GAN, VAE, "the GAN", "the VAE", reference=REAL)
-    assert "The GAN is sharper (precision 0.90 vs 0.60)" in text
-    assert "but the VAE is more diverse (recall 0.70 vs 0.10; 0 vs 3 missing classes" in text
-    assert "Overall, the VAE is closer to the real data (FID 60.0 vs 120.0; real data against itself " \
-           "scores 26.3)" in text
-    assert "The GAN shows signs of mode collapse" in text
-    assert "Not on every count" not in text  # the class balance agrees with recall here
-    # recall says one thing, the class balance the other: the sentence says both
-    mixed = reading.read_comparison(
-        {**GAN, "precision": 0.49, "missing_classes": 0, "recall": 0.70, "kl_to_uniform": 0.12, "mode_collapse": False},
-        {**VAE, "precision": 0.87, "recall": 0.54, "kl_to_uniform": 0.03}, "the GAN", "the VAE")
-    assert mixed.startswith("The VAE is sharper (precision 0.87 vs 0.49), but the GAN is more diverse "
-                            "(recall 0.70 vs 0.54).")
-    assert "Not on every count, though: its classes are less evenly spread (KL to uniform 0.12 vs 0.03)." in mixed
-    # missing classes decide; a recall pointing the other way is named, not passed off as evidence
-    collapse = reading.read_comparison({**GAN, "recall": 0.002, "missing_classes": 2, "kl_to_uniform": 0.58},
-                                       {**VAE, "recall": 0.032, "missing_classes": 6, "kl_to_uniform": 1.40},
-                                       "the GAN", "the VAE")
-    assert "more diverse (2 vs 6 missing classes; KL to uniform 0.58 vs 1.40)" in collapse
-    assert "its recall is lower (0.002 vs 0.032)" in collapse
-    assert "Both show signs of mode collapse" in collapse
+def _line(text: str, head: str) -> str:
+    """The bullet of a reading that starts with **head:** (empty when there is none)."""
+    return next((ln for ln in text.splitlines() if ln.startswith(f"- **{head}:**")), "")
+
+
+def test_reading_shows_the_gan_sharper_and_the_vae_blurrier():
+    text = reading.read_comparison(DCGAN, CONV_VAE, "the DCGAN", "the conv VAE", reference=REAL_REF)
+    sharp = _line(text, "Sharpness")
+    assert "the DCGAN's samples are sharper (1.05× vs 0.50× the edge energy of real images; real test " \
+           "images 1.06×)" in sharp
+    assert "the conv VAE's are blurrier than real images" in sharp
+    # precision is fidelity, never called sharpness; here the blurry VAE is the more faithful one
+    assert "more of the conv VAE's samples fall among real images" in _line(text, "Fidelity")
+    assert "precision 0.87 vs 0.49" in _line(text, "Fidelity") and "sharp" not in _line(text, "Fidelity")
+    assert "the DCGAN's samples cover more" in _line(text, "Coverage") and "recall 0.70 vs 0.54" in text
+    assert "the DCGAN is closer to the real data (FID 227.8 vs 268.9; real data against itself scores 26.3), " \
+           "though both are still far from it" in _line(text, "Overall")
+    assert "No noise estimate" not in text and "Classes" not in text
     # sides swapped: the same verdicts, attached to the right names
-    swapped = reading.read_comparison(VAE, GAN, "the VAE", "the GAN")
-    assert "The GAN is sharper" in swapped and "the VAE is more diverse" in swapped
-    # one model better on both counts
-    both = reading.read_comparison({**VAE, "precision": 0.95}, GAN, "model A", "model B")
-    assert both.startswith("Model A is both sharper (precision 0.95 vs 0.90) and more diverse")
+    swapped = reading.read_comparison(CONV_VAE, DCGAN, "the conv VAE", "the DCGAN", reference=REAL_REF)
+    assert "the DCGAN's samples are sharper" in swapped and "more of the conv VAE's samples" in swapped
 
 
-def test_reading_ties_missing_data_and_different_datasets():
-    tie = reading.read_comparison({**GAN, "precision": 0.80, "missing_classes": 0, "recall": 0.5,
-                                   "kl_to_uniform": 0.1, "fid": 50.0},
-                                  {**VAE, "precision": 0.81, "recall": 0.505, "kl_to_uniform": 0.1, "fid": 51.0},
-                                  "A", "B")
-    assert "about equally sharp" in tie and "about equally diverse" in tie and "about equally close" in tie
+def test_reading_says_within_noise_when_the_gap_is_smaller_than_the_noise():
+    a = {**DCGAN, "sharpness": 1.00, "precision": 0.80, "recall": 0.60, "fid": 100.0}
+    b = {**DCGAN, "sharpness": 1.02, "precision": 0.83, "recall": 0.62, "fid": 109.0}
+    text = reading.read_comparison(a, b, "A", "B", reference=REAL_REF)
+    for head in ("Sharpness", "Fidelity", "Coverage", "Overall"):
+        assert "about equal" in _line(text, head) and "within the sampling noise (±" in _line(text, head), head
+    assert "sharper" not in text and "closer" not in text
+    # the same gaps with ten times less noise are real differences
+    quiet = {k: v / 10 for k, v in DCGAN["noise"].items()}
+    text = reading.read_comparison({**a, "noise": quiet}, {**b, "noise": quiet}, "A", "B")
+    assert "B's samples are sharper" in text and "more of B's samples" in text and "A is closer" in text
+    # the band is 2 combined standard errors
+    assert reading.noise_band({"noise": {"fid": 3.0}}, {"noise": {"fid": 4.0}}, "fid") == pytest.approx(10.0)
+    assert reading.compare({"fid": 10.0, "noise": {"fid": 3.0}}, {"fid": 20.1, "noise": {"fid": 4.0}}, "fid") == 1
+    assert reading.compare({"fid": 10.0, "noise": {"fid": 3.0}}, {"fid": 19.9, "noise": {"fid": 4.0}}, "fid") is None
+
+
+def test_reading_says_nothing_about_diversity_when_both_recalls_are_near_zero():
+    a = {**GAN, "recall": 0.002, "sharpness": 3.5, "missing_classes": 2, "noise": NOISE}
+    b = {**VAE, "recall": 0.030, "sharpness": 0.19, "missing_classes": 1, "mode_collapse": True, "noise": NOISE}
+    text = reading.read_comparison(a, b, "the linear GAN", "the MLP VAE")
+    cov = _line(text, "Coverage")
+    assert "both recalls are near zero (0.002 and 0.030)" in cov and "cannot say which is more diverse" in cov
+    assert "diverse" not in text.replace(cov, "") and "covers more" not in text
+    assert reading.more_diverse(a, b) is None and reading.both_recalls_near_zero(a, b)
+    # grain is not detail: the grainy GAN is named grainier, the VAE blurrier
+    sharp = _line(text, "Sharpness")
+    assert "the MLP VAE's are blurrier than real images" in sharp and "grainier" in sharp
+    assert "both show signs of mode collapse" in _line(text, "Classes")
+
+
+def test_reading_grain_against_a_sharp_model_is_not_called_sharper():
+    text = reading.read_comparison({**GAN, "sharpness": 2.0, "noise": NOISE}, {**VAE, "sharpness": 1.0, "noise": NOISE},
+                                   "the GAN", "the VAE", reference=REAL_REF)
+    sharp = _line(text, "Sharpness")
+    assert "more high-frequency energy" in sharp and "which is not better" in sharp and "sharper" not in sharp
+
+
+def test_reading_without_noise_or_sharpness_falls_back_and_says_so():
+    text = reading.read_comparison(GAN, VAE, "the GAN", "the VAE", reference=REAL)
+    assert "Sharpness" not in text  # nothing measured, nothing claimed
+    assert "more of the GAN's samples fall among real images in the evaluator's feature space " \
+           "(precision 0.90 vs 0.60)" in text
+    assert "the VAE's samples cover more of the real images' variety (recall 0.70 vs 0.10)" in text
+    assert "the VAE is closer to the real data (FID 60.0 vs 120.0; real data against itself scores 26.3)." in text
+    assert "the GAN shows signs of mode collapse" in _line(text, "Classes")
+    assert "No noise estimate came with these scores" in text
+    tie = reading.read_comparison({**GAN, "precision": 0.80, "recall": 0.5, "fid": 50.0},
+                                  {**VAE, "precision": 0.81, "recall": 0.505, "fid": 51.0}, "A", "B")
+    assert all("about equal" in _line(tie, h) for h in ("Fidelity", "Coverage", "Overall"))
     assert reading.read_comparison(None, VAE) == "Scores for both models are needed to compare them."
     diff = reading.read_comparison(GAN, VAE, "A", "B", same_data=False)
     assert "different datasets" in diff and "closer" not in diff
@@ -231,6 +278,12 @@ def test_metadata_scores_are_flattened_cleaned_and_tabled():
     assert table.loc["active latent units (VAE)"].tolist() == ["—", "2 of 2", "—"]
     assert table.loc["missing classes ↓", "GAN"] == "3"
     assert "KID ↓" in table.index and "samples scored" in table.index
+    assert "precision (fidelity) ↑" in table.index and "recall (coverage) ↑" in table.index
+    assert not any("sharpness" in i for i in table.index)  # not measured: no row
+    noisy = reading.score_table({"DCGAN": DCGAN, "conv VAE": CONV_VAE, "real data": REAL_REF})
+    assert noisy.loc["sharpness (1 = as sharp as real)"].tolist() == ["1.05 ± 0.01", "0.50 ± 0.01", "1.06 ± 0.01"]
+    assert noisy.loc["FID ↓", "DCGAN"] == "227.8 ± 7.0"
+    assert reading.clean_scores({"fid": 1.0, "noise": {"fid": -1.0, "recall": "x"}}) == {"fid": 1.0}
     two_gans = reading.score_table({"a": GAN, "b": GAN})
     assert not any("VAE" in i for i in two_gans.index)  # rows nobody has are left out
 

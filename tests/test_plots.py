@@ -240,9 +240,26 @@ def test_quality_figures_without_scores_say_so():
 
 def test_precision_recall_figure_has_both_with_their_references():
     fig = plots.precision_recall_figure(scored_epochs(3), reference={"precision": 0.87, "recall": 0.86})
-    assert [t.name for t in fig.data] == ["precision", "recall"]
+    assert [t.name for t in fig.data] == ["precision (fidelity)", "recall (coverage)"]
+    assert fig.layout.title.text == "Fidelity, coverage & sharpness"
     assert sorted(s.y0 for s in _dashed_lines(fig)) == [0.86, 0.87]
     assert tuple(fig.layout.yaxis.range) == (-0.02, 1.02)
+    # with sharpness measured: a third line, its real-data line, and room for a grainy 1.6
+    epochs = [{**e, "sharpness": 0.5 + 0.55 * i} for i, e in enumerate(scored_epochs(3))]
+    fig = plots.precision_recall_figure(epochs, reference={"precision": 0.87, "recall": 0.86, "sharpness": 1.06})
+    assert [t.name for t in fig.data][-1] == "sharpness (1 = real)"
+    assert sorted(s.y0 for s in _dashed_lines(fig)) == [0.86, 0.87, 1.06]
+    assert fig.layout.yaxis.range[1] >= 1.6
+
+
+def test_sharpness_figure_bars_with_noise_and_the_real_line():
+    fig = plots.sharpness_figure(["DCGAN", "conv VAE", "broken"], [1.05, 0.5, float("nan")], [0.01, 0.02],
+                                 reference=1.06)
+    (bars,) = fig.data
+    assert list(bars.x) == ["DCGAN", "conv VAE"] and list(bars.y) == [1.05, 0.5]
+    assert list(bars.error_y.array) == [0.02, 0.04]  # ± 2 standard errors
+    assert [s.y0 for s in _dashed_lines(fig)] == [1.06]
+    assert "not measured" in plots.sharpness_figure(["a"], [None]).layout.annotations[0].text
 
 
 def test_class_histogram_uses_dataset_class_names_and_marks_real_and_uniform():

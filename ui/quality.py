@@ -54,6 +54,18 @@ def _measured(version: str, dataset: str, n: int, family: str, recon_loss: str, 
     return reading.measure(_model, load_dataset(dataset), n, family=family, recon_loss=recon_loss)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _model_sharpness(version: str, dataset: str, n: int, _model) -> dict:
+    from gen_core.metrics import model_sharpness
+    return model_sharpness(_model, load_dataset(dataset), n)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _real_sharpness(dataset: str, n: int) -> dict:
+    from gen_core.metrics import real_sharpness
+    return real_sharpness(load_dataset(dataset), n)
+
+
 def scoring_seconds(n: int) -> float:
     """Rough CPU seconds to score n samples (for captions; a GPU is much faster)."""
     return SECONDS_PER_1000 * n / 1000
@@ -100,7 +112,7 @@ def train_quality(snap, *, key: str) -> None:
         _help(["inception_score"])
     with cols[2]:
         st.plotly_chart(plots.precision_recall_figure(epochs, x=x, reference=ref, height=280), key=f"{key}_pr")
-        _help(["precision", "recall"])
+        _help(["precision", "recall", "sharpness"])
     scored = [e for e in epochs if "fid" in e]
     last = scored[-1]
     left, right = st.columns([3, 2], gap="large")
@@ -193,6 +205,15 @@ def compare_quality(keys: tuple[str | None, str | None], *, key: str = "cmp_q") 
             continue
         ship_ref = reading.clean_scores(shipped[i][1]) if shipped[i][1] else None
         refs[ds] = ship_ref if ship_ref and int(ship_ref.get("n", -1)) == n else reference(ds, n)
+    # Checkpoints saved before sharpness was measured: add it (pixels only, about a second each).
+    if any("sharpness" not in s for s in scores) or any(r and "sharpness" not in r for r in refs.values()):
+        with st.spinner("Measuring sharpness…"):
+            for i, v in enumerate(views):
+                if "sharpness" not in scores[i]:
+                    scores[i] = reading.add_sharpness(scores[i], _model_sharpness(v.version, datasets[i], n, v.model))
+            for ds, ref in refs.items():
+                if ref and "sharpness" not in ref:
+                    refs[ds] = reading.add_sharpness(ref, _real_sharpness(ds, n))
     same = len(refs) == 1
     columns = {names[0]: scores[0], names[1]: scores[1]}
     for ds, ref in refs.items():
@@ -204,6 +225,18 @@ def compare_quality(keys: tuple[str | None, str | None], *, key: str = "cmp_q") 
         st.markdown("**Reading the numbers**")
         st.markdown(reading.read_comparison(scores[0], scores[1], f"the {names[0]}", f"the {names[1]}",
                                             reference=refs[datasets[0]] if same else None, same_data=same))
+    sharp_col, sharp_text = st.columns([2, 3], gap="large")
+    with sharp_col:
+        ref_sharp = (refs.get(datasets[0]) or {}).get("sharpness") if same else None
+        st.plotly_chart(plots.sharpness_figure(
+            names, [s.get("sharpness") for s in scores], [(s.get("noise") or {}).get("sharpness") for s in scores],
+            reference=ref_sharp, colors=SIDE_COLORS), key=f"{key}_sharp")
+    with sharp_text:
+        st.markdown("**What blur looks like in numbers**")
+        st.caption(METRIC_HELP["sharpness"] + " A VAE is trained to reconstruct each image on average, so its "
+                   "samples come out soft (below 1); a GAN's critic punishes blur, so its samples keep sharp "
+                   "edges (≈ 1) — and a grainy, noisy GAN scores above 1. Bars show ± 2 standard errors; the "
+                   "dashed line is real test images.")
     cols = st.columns(2, gap="large")
     for i, col in enumerate(cols):
         with col:
