@@ -270,12 +270,17 @@ def _split_given(args) -> tuple[dict, dict]:
     return train, model
 
 
-def _prepare_trainer(args) -> tuple[Trainer, Path, str]:
-    """(trainer, output folder, "Resuming …" line or "") for a fresh or resumed run.
+def _prepare_run(args) -> tuple[TrainConfig | None, Callable[[], Trainer], Path, dict]:
+    """(config, build, output folder, info) for a fresh or resumed run.
 
-    Raises UsageError / ConfigError / CheckpointError.
+    Only plain-Python checks happen here, in the main thread; `build` (called on the runner's
+    worker thread, so that no torch op of the run runs in the main thread: gen_core.threads)
+    loads the checkpoint and makes the trainer. config is None when resuming (it is in the
+    checkpoint); build fills info["resumed"] with a "Resuming …" line. Both raise UsageError /
+    ConfigError / CheckpointError.
     """
     train_given, model_given = _split_given(args)
+    info: dict[str, str] = {"resumed": ""}
     if args.resume:
         fixed = [n for n in train_given if n not in RESUME_OVERRIDES]
         if getattr(args, "preset", None):
@@ -284,23 +289,8 @@ def _prepare_trainer(args) -> tuple[Trainer, Path, str]:
             names = ", ".join(_flag(n) for n in fixed + list(model_given))
             raise UsageError(f"{names} cannot change when resuming (the run would no longer be the same); "
                              f"only {', '.join(map(_flag, RESUME_OVERRIDES))} may be given with --resume.")
-        ck = load_checkpoint(args.resume)
-        if not ck.resumable:
-            raise UsageError(f"{args.resume} is a weights-only checkpoint (no optimizer state or half precision): "
-                             "it cannot be resumed.")
-        epochs = train_given.get("epochs")
-        if epochs is None and ck.done:
-            raise UsageError(f"{args.resume} has already trained all {ck.epoch} epochs; pass --epochs N "
-                             f"(the new total, more than {ck.epoch}) to continue.")
-        if epochs is not None and epochs <= ck.epoch:
-            raise UsageError(f"--epochs is the new total and must be more than the {ck.epoch} epochs "
-                             f"already trained, got {epochs}.")
-        changes = {k: v for k, v in train_given.items() if k in ("device", "data_root")}
-        if changes:
-            ck.config = ck.config.replace(**changes)
-        trainer = resume_trainer(ck, epochs=epochs)
         out = Path(args.out) if args.out else Path(args.resume).resolve().parent
-        return trainer, out, f"Resuming {ck.summary()}."
+        return None, lambda: _resume_trainer(args, train_given, info), out, info
 
     preset_name = getattr(args, "preset", None)
     if preset_name:
@@ -322,7 +312,27 @@ def _prepare_trainer(args) -> tuple[Trainer, Path, str]:
     if (out / "checkpoint.pt").exists() and not args.force:
         raise UsageError(f"{out} already holds a run (checkpoint.pt); continue it with --resume "
                          f"{out / 'checkpoint.pt'}, pick another --out, or pass --force to overwrite.")
-    return Trainer(config), out, ""
+    return config, lambda: Trainer(config), out, info
+
+
+def _resume_trainer(args, train_given: dict, info: dict) -> Trainer:
+    """The trainer that continues --resume (on the worker thread)."""
+    ck = load_checkpoint(args.resume)
+    if not ck.resumable:
+        raise UsageError(f"{args.resume} is a weights-only checkpoint (no optimizer state or half precision): "
+                         "it cannot be resumed.")
+    epochs = train_given.get("epochs")
+    if epochs is None and ck.done:
+        raise UsageError(f"{args.resume} has already trained all {ck.epoch} epochs; pass --epochs N "
+                         f"(the new total, more than {ck.epoch}) to continue.")
+    if epochs is not None and epochs <= ck.epoch:
+        raise UsageError(f"--epochs is the new total and must be more than the {ck.epoch} epochs "
+                         f"already trained, got {epochs}.")
+    changes = {k: v for k, v in train_given.items() if k in ("device", "data_root")}
+    if changes:
+        ck.config = ck.config.replace(**changes)
+    info["resumed"] = f"Resuming {ck.summary()}."
+    return resume_trainer(ck, epochs=epochs)
 
 
 class RunWriter:
@@ -496,29 +506,47 @@ def _summary(trainer: Trainer, state: str, out: Path, writer: RunWriter, error: 
 
 
 def cmd_train(args, parser: argparse.ArgumentParser) -> int:
-    try:
-        trainer, out, resumed = _prepare_trainer(args)
-    except (UsageError, ConfigError, CheckpointError) as e:
-        return _error(str(e), parser)
     if args.scale < 1 or args.scale > 16:
         return _error("--scale must be between 1 and 16.", parser)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        config, build, out, info = _prepare_run(args)
+    except (UsageError, ConfigError, CheckpointError) as e:
+        return _error(str(e), parser)
+    refused: list[BaseException] = []
+
+    def build_checked() -> Trainer:
+        try:
+            return build()
+        except (UsageError, ConfigError, CheckpointError) as e:
+            refused.append(e)
+            raise ConfigError(str(e)) from None  # the runner fails quietly; we report it as bad input
+
+    # The trainer is built on the runner's worker thread, so this thread never runs a torch op
+    # (gen_core.threads: a second OpenMP pool would slow every training step down).
+    writer = RunWriter(out, args.scale)
+    runner = TrainingRunner(config, build=build_checked, on_epoch_end=[writer.on_epoch_end])
+    writer.runner = runner
+    runner.start()
+    trainer = runner.wait_built()
+    if trainer is None:
+        runner.join()
+        if refused:
+            return _error(str(refused[0]), parser)
+        error = runner.snapshot().error
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     cfg = trainer.config
     params = trainer.model.num_parameters()["total"]
     subset = f", {trainer.batcher.num_images:,} images per epoch" if cfg.images_per_epoch else ""
     plan = (f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of {trainer.steps_per_epoch:,} steps "
             f"(batch {cfg.batch_size}{subset})")
     device = device_description(trainer.device)
-    if resumed:
-        head = f"{resumed} Continuing on {device} to {plan}."
+    if info["resumed"]:
+        head = f"{info['resumed']} Continuing on {device} to {plan}."
     else:
         head = f"Training {cfg.model} ({params / 1e6:.2f}M parameters) on {device}: {plan}."
     print(f"{head} Data: {trainer.data.message.rstrip('.')}. Output: {out}", flush=True)
 
-    writer = RunWriter(out, args.scale)
-    runner = TrainingRunner(cfg, trainer=trainer, on_epoch_end=[writer.on_epoch_end])
-    writer.runner = runner
-    runner.start()
     try:
         interrupted = _run_with_progress(runner, trainer, args.quiet)
     except KeyboardInterrupt:  # a second Ctrl-C while stopping

@@ -11,6 +11,10 @@ States: idle → (queued →) starting → running ⇄ paused → finished | sto
 gen_core.runs / gen_core.persist). The scheduler also tells each worker how many CPU
 threads to use (`set_threads`); the worker applies it itself, between steps, because
 `torch.set_num_threads` under the OpenMP backend acts on the calling thread only.
+
+Every torch op of a run belongs on its worker thread (see gen_core.threads for why a second
+OpenMP thread pool slows training 1.5-2.6x): give the runner a config (it builds the `Trainer`
+itself) or a `build` function that it calls on the worker, rather than a prebuilt trainer.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from typing import Callable
 
 from .config import ConfigError, TrainConfig
 from .data import ImageData
+from .threads import prepare_worker_thread, set_worker_threads
 from .training import EpochSnapshot, Trainer, TrainingDiverged
 
 log = logging.getLogger("gen_core")
@@ -88,16 +93,27 @@ def failure_reason(exc: BaseException) -> str:
 class TrainingRunner:
     """Owns one training run. `start()` spawns the worker; the rest is polling and flags."""
 
-    def __init__(self, config: TrainConfig, data: ImageData | None = None, *,
-                 trainer: Trainer | None = None, run_id: str | None = None,
+    def __init__(self, config: TrainConfig | None, data: ImageData | None = None, *,
+                 trainer: Trainer | None = None, build: Callable[[], Trainer] | None = None,
+                 run_id: str | None = None,
                  on_epoch_end: list[EpochCallback] | None = None,
                  on_end: list[EndCallback] | None = None,
                  state: str | None = None, error: str | None = None):
-        """state/error: for a run that is already over (re-opened from disk); it is never started."""
+        """config: the run's settings (None only with `build`, which then settles them, e.g. a resume);
+        build: makes the trainer, called on the worker thread (default: `Trainer(config, data)`);
+        trainer: one built already (a re-opened run; its ops then ran on another thread).
+        state/error: for a run that is already over (re-opened from disk); it is never started."""
+        if trainer is not None and build is not None:
+            raise ValueError("give a trainer or a build function, not both")
+        if config is None and build is None:
+            raise ValueError("a run needs a config (or a build function that makes its trainer)")
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self.config = config
         self._data = data
+        self._build = build
         self.trainer = trainer
+        self.build_error: BaseException | None = None   # what `build` raised, if it did
+        self._built = threading.Event()                 # set once the trainer exists or building failed
         self.on_epoch_end = list(on_epoch_end or [])
         # Called once, with this runner, when the run is over (in the worker thread, or in the
         # thread that stopped a run that never started). Exceptions are logged, never raised.
@@ -217,11 +233,15 @@ class TrainingRunner:
             return tuple(self._warnings)
 
     # ---------------------------------------------------------------- worker
+    def wait_built(self, timeout: float | None = None) -> Trainer | None:
+        """Wait until the worker has built the trainer (or failed to); the trainer, or None."""
+        self._built.wait(timeout)
+        return self.trainer
+
     def _apply_threads(self) -> None:
         wanted = self._threads_wanted
         if wanted is not None and wanted != self._threads_used:
-            import torch
-            torch.set_num_threads(wanted)  # this (worker) thread's OpenMP/MKL thread count only
+            set_worker_threads(wanted)  # this (worker) thread's OpenMP/MKL thread count only
             self._threads_used = wanted
 
     def _run_end_callbacks(self) -> None:
@@ -237,9 +257,16 @@ class TrainingRunner:
 
     def _work(self) -> None:
         try:
+            prepare_worker_thread()
             self._apply_threads()
             if self.trainer is None:
-                self.trainer = Trainer(self.config, self._data)
+                try:
+                    self.trainer = self._build() if self._build is not None else Trainer(self.config, self._data)
+                except BaseException as exc:
+                    self.build_error = exc
+                    raise
+                self.config = self.trainer.config  # a build (e.g. a resume) may settle the config
+            self._built.set()
             trainer = self.trainer
             with self._lock:
                 if self._state == STARTING:
@@ -274,6 +301,7 @@ class TrainingRunner:
             log.error("run %s failed:\n%s", self.run_id, traceback.format_exc())
             self._fail(failure_reason(exc))
         finally:
+            self._built.set()
             try:
                 self._publish(force=True)
             except Exception:  # noqa: BLE001 — e.g. MemoryError again while copying the history
@@ -333,7 +361,7 @@ class TrainingRunner:
             snap = self._snapshot
             if snap is None:
                 snap = RunSnapshot(self.run_id, self.config, self._state, self._error, 0, 0, 0,
-                                   self.config.epochs, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
+                                   self.config.epochs if self.config is not None else 0, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
             live = dict(state=self._state, error=self._error, queue_position=self._queue_position,
                         warnings=tuple(self._warnings), threads=self._threads_used)
             if any(getattr(snap, k) != v for k, v in live.items()):
