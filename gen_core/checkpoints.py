@@ -20,10 +20,12 @@ Layout of the saved dict (version 1):
     model                    state_dict (float16 when half=True)
     optimizers               {name: optimizer.state_dict()} or None (weights-only file)
     trainer                  step, epoch, elapsed, epoch_step, epoch_sums, steps_per_epoch
-    history                  JSON of {"steps": [...], "epochs": [...]}
+    history                  JSON of {"steps": [...], "epochs": [...]} (None in a slim state
+                             file: gen_core.runstate keeps history and snapshots beside it)
     batcher                  Batcher.state_dict()
     rng                      trainer generator state (+ its device), torch's global CPU/CUDA states
-    snapshots                one dict per EpochSnapshot, arrays as tensors (None stays None)
+    snapshots                one dict per EpochSnapshot, arrays as tensors (None stays None;
+                             the whole list None in a slim state file)
 """
 from __future__ import annotations
 
@@ -134,7 +136,7 @@ def _to_cpu(value):
     return value
 
 
-def _snapshot_to_dict(snap: EpochSnapshot) -> dict:
+def snapshot_to_dict(snap: EpochSnapshot) -> dict:
     out: dict[str, Any] = {"epoch": int(snap.epoch), "step": int(snap.step)}
     for name in _SNAPSHOT_ARRAYS:
         arr = getattr(snap, name)
@@ -142,8 +144,13 @@ def _snapshot_to_dict(snap: EpochSnapshot) -> dict:
     return out
 
 
-def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half: bool = False) -> dict:
-    """The dict `save_checkpoint` writes. Call it from the thread that trains (or after training)."""
+def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half: bool = False,
+                       include_history: bool = True) -> dict:
+    """The dict `save_checkpoint` writes. Call it from the thread that trains (or after training).
+
+    include_history=False leaves out the history and the snapshots (both grow with the run):
+    the slim per-epoch state of gen_core.runstate, which keeps them in files of their own.
+    """
     model_state = {k: (v.detach().to("cpu", torch.float16) if half and v.is_floating_point()
                        else v.detach().to("cpu", copy=True))
                    for k, v in trainer.model.state_dict().items()}
@@ -180,7 +187,8 @@ def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half
             "epoch_sums": ({k: float(v) for k, v in trainer._epoch_sums.items()}
                            if trainer._epoch_iter is not None else {}),
         },
-        "history": json.dumps({"steps": trainer.history.steps, "epochs": trainer.history.epochs}),
+        "history": (json.dumps({"steps": trainer.history.steps, "epochs": trainer.history.epochs})
+                    if include_history else None),
         "batcher": {k: int(v) for k, v in trainer.batcher.state_dict().items()},
         "rng": {
             "trainer": trainer.rng.get_state().clone(),
@@ -188,7 +196,7 @@ def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half
             "torch_cpu": torch.get_rng_state(),
             "torch_cuda": cuda_state,
         },
-        "snapshots": [_snapshot_to_dict(s) for s in trainer.snapshots],
+        "snapshots": [snapshot_to_dict(s) for s in trainer.snapshots] if include_history else None,
     }
 
 
@@ -370,6 +378,11 @@ def _history(text) -> History:
     return History(steps=data["steps"], epochs=data["epochs"])
 
 
+def snapshots_from_dicts(items) -> list[EpochSnapshot]:
+    """EpochSnapshots from `snapshot_to_dict` output read back from a file. Raises CheckpointError."""
+    return _snapshots(items)
+
+
 def _snapshots(items) -> list[EpochSnapshot]:
     _need(isinstance(items, list), "'snapshots' must be a list")
     out = []
@@ -460,8 +473,8 @@ def _from_payload(payload, path: str | None) -> Checkpoint:
               f"RNG state {key!r} must be a uint8 tensor")
 
     return Checkpoint(
-        config=config, model=model, history=_history(payload.get("history", '{"steps": [], "epochs": []}')),
-        snapshots=_snapshots(payload.get("snapshots", [])), metadata=metadata,
+        config=config, model=model, history=_history(payload.get("history") or '{"steps": [], "epochs": []}'),
+        snapshots=_snapshots(payload.get("snapshots") or []), metadata=metadata,
         step=_as_int(state.get("step", 0), "'step'"), epoch=_as_int(state.get("epoch", 0), "'epoch'"),
         elapsed=float(elapsed), optimizer_states=optimizers, batcher_state=batcher,
         rng_state=rng.get("trainer"), rng_device=str(rng.get("trainer_device", "cpu")),

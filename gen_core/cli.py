@@ -33,6 +33,7 @@ from .data import DATASETS, dataset_status, default_data_roots
 from .device import device_description
 from .imaging import make_grid, save_png
 from .registry import MODELS, get_model_spec
+from .runstate import STATE_FILE, RunFiles, resolve_resume_path
 from .runner import FAILED, FINAL_STATES, FINISHED, STOPPED, TrainingRunner
 from .training import Trainer
 
@@ -154,8 +155,8 @@ def _add_train_parser(sub) -> argparse.ArgumentParser:
         "train", usage=f"{PROG} train [options]", allow_abbrev=False,
         help="train a model; writes grids, CSV histories and a checkpoint every epoch",
         description="Train a GAN or VAE. Every setting is optional; unset ones keep their defaults. "
-                    "Each epoch writes DIR/grids/*.png and DIR/checkpoint.pt; the end writes "
-                    "DIR/history_steps.csv and DIR/history_epochs.csv. Ctrl-C stops after the current "
+                    "Each epoch writes DIR/grids/*.png and the resumable DIR/state.pt (+ history.jsonl, "
+                    "snapshots/); the end writes DIR/checkpoint.pt, DIR/history_steps.csv and DIR/history_epochs.csv. Ctrl-C stops after the current "
                     "step and still saves (resume with --resume DIR/checkpoint.pt).")
     hints = typing.get_type_hints(TrainConfig)
     defaults = TrainConfig()
@@ -201,7 +202,8 @@ def _add_train_parser(sub) -> argparse.ArgumentParser:
                    help="folder for grids, CSVs and checkpoint.pt (default: runs/<model>-<dataset>-<timestamp>; "
                         "with --resume, the checkpoint's folder)")
     o.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                   help="continue a saved run exactly where it stopped; only --epochs (the new total), "
+                   help="continue a saved run exactly where it stopped (its checkpoint.pt, state.pt or folder: the "
+                        "newest of the folder is used); only --epochs (the new total), "
                         "--device, --data-root and the output options may be given with it")
     o.add_argument("--force", action="store_true",
                    help="write into --out even if it already holds a checkpoint.pt (files are overwritten)")
@@ -309,7 +311,7 @@ def _prepare_run(args) -> tuple[TrainConfig | None, Callable[[], Trainer], Path,
         config = TrainConfig(**{**train_given, "model_config": _model_config(model, model_given)})
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("runs") / f"{config.model}-{config.dataset}-{stamp}"
-    if (out / "checkpoint.pt").exists() and not args.force:
+    if ((out / "checkpoint.pt").exists() or (out / STATE_FILE).exists()) and not args.force:
         raise UsageError(f"{out} already holds a run (checkpoint.pt); continue it with --resume "
                          f"{out / 'checkpoint.pt'}, pick another --out, or pass --force to overwrite.")
     return config, lambda: Trainer(config), out, info
@@ -317,7 +319,8 @@ def _prepare_run(args) -> tuple[TrainConfig | None, Callable[[], Trainer], Path,
 
 def _resume_trainer(args, train_given: dict, info: dict) -> Trainer:
     """The trainer that continues --resume (on the worker thread)."""
-    ck = load_checkpoint(args.resume)
+    path = resolve_resume_path(args.resume)
+    ck = RunFiles(path.parent).load() if path.name == STATE_FILE else load_checkpoint(path)
     if not ck.resumable:
         raise UsageError(f"{args.resume} is a weights-only checkpoint (no optimizer state or half precision): "
                          "it cannot be resumed.")
@@ -336,12 +339,17 @@ def _resume_trainer(args, train_given: dict, info: dict) -> Trainer:
 
 
 class RunWriter:
-    """Writes a run's files. `on_epoch_end` runs in the training thread, between steps."""
+    """Writes a run's files. `on_epoch_end` runs in the training thread, between steps.
+
+    Per epoch: the grids and gen_core.runstate's slim files (state.pt, history.jsonl,
+    snapshots/), whose cost does not grow with the run; at the end, the full checkpoint.pt.
+    """
 
     def __init__(self, out: Path, scale: int = 2):
         self.out, self.scale = out, scale
         self.grids = out / "grids"
-        self.checkpoint = out / "checkpoint.pt"
+        self.files = RunFiles(out)
+        self.checkpoint = self.files.checkpoint_path
         self.saved_step: int | None = None
         self.saved_epoch: int | None = None
         self.error: BaseException | None = None
@@ -350,7 +358,8 @@ class RunWriter:
     def on_epoch_end(self, trainer: Trainer) -> None:
         try:
             self.write_grids(trainer)
-            self.save(trainer)
+            self.files.write_epoch(trainer)
+            self.saved_step, self.saved_epoch = trainer.step, trainer.epoch
         except Exception as e:  # noqa: BLE001 — e.g. a full disk: stop the run and report it in one line
             self.error = e
             if self.runner is not None:
@@ -370,9 +379,11 @@ class RunWriter:
             save_png(make_grid(snap.latent_map, nrow=trainer.config.latent_map_size, padding=0),
                      self.grids / f"latent_map_{n}.png", self.scale)
 
-    def save(self, trainer: Trainer) -> None:
-        save_checkpoint(trainer, self.checkpoint)
-        self.saved_step, self.saved_epoch = trainer.step, trainer.epoch
+    def finish(self, trainer: Trainer | None) -> None:
+        """The full checkpoint.pt: of `trainer` as it is now, or (None) of the last saved epoch."""
+        self.files.finish(trainer)
+        if trainer is not None:
+            self.saved_step, self.saved_epoch = trainer.step, trainer.epoch
 
     def write_history(self, trainer: Trainer) -> list[Path]:
         written = []
@@ -559,9 +570,8 @@ def cmd_train(args, parser: argparse.ArgumentParser) -> int:
         state, error = FAILED, f"could not write the run's files: {type(writer.error).__name__}: {writer.error}"
     try:
         writer.write_history(trainer)
-        # A failed (diverged) step may have half-updated a GAN: keep the last epoch's checkpoint then.
-        if state in (FINISHED, STOPPED) and writer.saved_step != trainer.step:
-            writer.save(trainer)
+        # A failed (diverged) step may have half-updated a GAN: keep the last epoch's state then.
+        writer.finish(trainer if state in (FINISHED, STOPPED) else None)
     except OSError as e:
         print(f"error: could not write the run's files: {e}", file=sys.stderr)
         return EXIT_FAILED

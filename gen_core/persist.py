@@ -7,11 +7,15 @@ Layout, one folder per run under the runs directory (`GEN_CORE_RUNS_DIR`, defaul
                               warnings (format "gen_core.run", version 1); rewritten at creation,
                               after every epoch and when the run ends
         config.json           TrainConfig.to_dict(), written once at creation
-        checkpoint.pt         the last epoch's full state (gen_core.checkpoints.save_checkpoint:
-                              weights, optimiser moments, history, snapshots, RNG), so a resumed
-                              run continues exactly; also written when a run is stopped mid-epoch
-        history.json          {"steps": [...], "epochs": [...]} as of that checkpoint (readable
-                              without torch)
+        state.pt              while the run goes on: the last epoch's slim resumable state
+        history.jsonl         (weights, optimiser moments, RNG, counters), the append-only
+        snapshots/epoch_NNN.pt history journal and each epoch's snapshot (gen_core.runstate:
+                              per-epoch cost independent of the run's length); resumes exactly
+        checkpoint.pt         when the run ends (finished, stopped — mid-epoch too — or failed:
+                              then of its last good epoch): the full checkpoint
+                              (gen_core.checkpoints), and state.pt is removed
+        history.json          {"steps": [...], "epochs": [...]} as of the end (readable without
+                              torch; while it runs, history.jsonl holds the same records)
         grids/epoch_NNN.png   the fixed-noise samples of every epoch (+ latent_map_NNN.png,
                               recon_NNN.png where the model has them)
 
@@ -45,6 +49,7 @@ from .checkpoints import Checkpoint, CheckpointError, atomic_write, load_checkpo
 from .config import ConfigError, TrainConfig
 from .imaging import make_grid, png_bytes
 from .runner import (ACTIVE_STATES, FAILED, FINISHED, INTERRUPTED, STOPPED, TrainingRunner)
+from .runstate import RunFiles
 from .training import Trainer
 
 log = logging.getLogger("gen_core")
@@ -208,6 +213,10 @@ class RunStore:
     def write_checkpoint(self, run_id: str, trainer: Trainer) -> None:
         _save_checkpoint(trainer, self.checkpoint_path(run_id))
 
+    def files(self, run_id: str) -> RunFiles:
+        """The run's per-epoch state files (gen_core.runstate)."""
+        return RunFiles(self.folder(run_id))
+
     # -- reading
     def scan(self) -> list[RunRecord]:
         """Every readable run folder, oldest first. Unreadable ones are skipped with a log line."""
@@ -243,7 +252,11 @@ class RunStore:
             raise ConfigError(f"the settings of run {run_id} cannot be read ({path}): {e}") from None
 
     def read_checkpoint(self, run_id: str) -> Checkpoint | None:
-        """The run's last checkpoint, None when it has none yet. Raises CheckpointError when damaged."""
+        """The run's last saved state (state.pt + journal while it has one, else checkpoint.pt), None
+        when it has none yet. Raises CheckpointError when damaged."""
+        files = self.files(run_id)
+        if files.has_state():
+            return files.load()
         path = self.checkpoint_path(run_id)
         if not path.is_file():
             return None
@@ -267,6 +280,13 @@ class RunPersistence:
         self.failed_writes = 0
         self.saved_step: int | None = None
         self._failing = False
+        self._files: RunFiles | None = None
+
+    @property
+    def files(self) -> RunFiles:
+        if self._files is None:
+            self._files = self.store.files(self.run_id)
+        return self._files
 
     @property
     def run_id(self) -> str:
@@ -321,29 +341,32 @@ class RunPersistence:
             r.error = self.runner.snapshot().error
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        """Worker thread, after each epoch: grids, history, checkpoint, then run.json (in that order,
-        so run.json never points at a checkpoint that is not there yet)."""
+        """Worker thread, after each epoch: grids, the slim state files, then run.json (in that order,
+        so run.json never points at a state that is not there yet). Cost: O(1) in the run's length."""
         state = self.runner.state if self.runner is not None else "running"
         ok = self._guard("write the epoch grids", self.store.write_grids, self.run_id, trainer)
-        ok = self._guard("write the checkpoint", self.store.write_checkpoint, self.run_id, trainer) and ok
+        ok = self._guard("write the run's state", self.files.write_epoch, trainer) and ok
         if ok:
             self.saved_step = trainer.step
             self.record.checkpoint_epoch, self.record.checkpoint_step = int(trainer.epoch), int(trainer.step)
-        self._guard("write the history", self.store.write_history, self.run_id, trainer)
         self._update_record(trainer, state)
         self.save_record()
 
     def on_end(self, runner: TrainingRunner) -> None:
-        """The run is over (finished, stopped, failed): its final state, and a checkpoint of a run
-        stopped mid-epoch so that Resume continues from the very step it stopped at."""
+        """The run is over (finished, stopped, failed): the full checkpoint.pt (of a run stopped
+        mid-epoch too, so that Resume continues from the very step it stopped at), history.json,
+        and its final state in run.json."""
         trainer = runner.trainer
         state = runner.state
-        if trainer is not None and state == STOPPED and trainer.step > 0 and trainer.step != self.saved_step:
-            if self._guard("write the checkpoint", self.store.write_checkpoint, self.run_id, trainer):
+        if trainer is not None and state in (FINISHED, STOPPED) and trainer.step > 0:
+            if self._guard("write the checkpoint", self.files.finish, trainer):
                 self.saved_step = trainer.step
                 self.record.checkpoint_epoch, self.record.checkpoint_step = int(trainer.epoch), int(trainer.step)
                 self._guard("write the history", self.store.write_history, self.run_id, trainer)
-        # FAILED keeps the last epoch's checkpoint: a diverged GAN step may have half-updated the weights.
+        elif self.files.has_state():
+            # FAILED: a diverged GAN step may have half-updated the weights, so the last good epoch's
+            # state becomes the checkpoint.
+            self._guard("write the checkpoint", self.files.finish, None)
         self._update_record(trainer, state)
         self.save_record()
 
