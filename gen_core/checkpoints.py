@@ -51,7 +51,8 @@ from torch import nn
 from .config import ConfigError, TrainConfig
 from .data import ImageData
 from .imaging import make_grid, to_uint8
-from .registry import build_model, get_model_spec
+from .registry import get_model_spec
+from .tricks import build_model_for
 from .sampling import sample
 from .training import EpochSnapshot, History, Trainer
 
@@ -340,7 +341,7 @@ def _build_with_weights(cfg: TrainConfig, state: dict) -> nn.Module:
                                           for k, v in state.items()),
           "'model' must map parameter names to tensors")
     with torch.device("meta"):
-        model = build_model(cfg.model, cfg.model_config)
+        model = build_model_for(cfg)
     expected = model.state_dict()
     problems = []
     for key in expected:

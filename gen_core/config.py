@@ -191,6 +191,16 @@ class TrainConfig:
     beta2: float = field(default=0.999, metadata={"help": "GAN Adam beta2"})
     d_steps: int = field(default=1, metadata={"help": "discriminator steps per generator step"})
     gp_weight: float = field(default=10.0, metadata={"help": "WGAN-GP gradient-penalty weight λ"})
+    # --- GAN stabilisation tricks (gen_core.tricks cites each paper) ----------
+    spectral_norm: bool = field(default=False, metadata={
+        "help": "spectral normalisation of every D layer (Miyato et al. 2018)"})
+    ema_decay: float = field(default=0.0, metadata={
+        "help": "sample from an exponential moving average of G's weights with this decay, e.g. 0.999 "
+                "(Yazici et al. 2019); 0 = off"})
+    label_smoothing: float = field(default=0.0, metadata={
+        "help": "one-sided label smoothing: D's target for real images is 1 - s (Salimans et al. 2016); 0 = off"})
+    instance_noise: float = field(default=0.0, metadata={
+        "help": "std of Gaussian noise added to D's inputs, annealed linearly to 0 (Sonderby et al. 2016); 0 = off"})
     # --- VAE objective -----------------------------------------------------
     lr: float = field(default=1e-3, metadata={"help": "VAE learning rate"})
     recon_loss: str = field(default="bce", metadata={"help": "VAE reconstruction loss"})
@@ -244,6 +254,16 @@ class TrainConfig:
         _check_float("beta1", self.beta1, 0.0, 0.999)
         _check_float("beta2", self.beta2, 0.0, 0.99999)
         _check_float("gp_weight", self.gp_weight, 0.0, 1000.0)
+        _check_bool("spectral_norm", self.spectral_norm)
+        _check_float("ema_decay", self.ema_decay, 0.0, 0.9999)
+        _check_float("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        _check_float("instance_noise", self.instance_noise, 0.0, 2.0)
+        if self.label_smoothing > 0 and gan:
+            from .losses import GAN_LOSSES
+            smoothable = [n for n, loss in GAN_LOSSES.items() if loss.smoothable]
+            _check(GAN_LOSSES[self.gan_loss].smoothable,
+                   f"label smoothing lowers D's target for real images, which the {self.gan_loss} loss does not "
+                   f"have; use it with {', '.join(smoothable)}, or set label_smoothing to 0.")
         _check_choice("recon_loss", self.recon_loss, RECON_LOSS_NAMES)
         _check_float("beta", self.beta, 0.0, 1000.0)
         _check_int("n_fixed", self.n_fixed, 1, 256)

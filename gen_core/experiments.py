@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - older config.py
 from .data import ImageData, load_dataset
 from .imaging import make_grid
 from .registry import get_model_spec
+from .tricks import EXPLAIN as TRICKS
 
 log = logging.getLogger("gen_core")
 
@@ -86,7 +87,15 @@ SWEEP_PARAMS: dict[str, SweepParam] = {p.name: p for p in [
     SweepParam("gan_loss", "GAN loss", str, "train", ("gan",), suggest="non-saturating, lsgan, hinge",
                help=f"One of {', '.join(GAN_LOSS_NAMES)}."),
     SweepParam("d_steps", "D steps per G step", int, "train", ("gan",), suggest="1, 2, 5",
-               help="Discriminator updates before each generator update."),
+               help=TRICKS["d_steps"]),
+    SweepParam("spectral_norm", "spectral norm in D", bool, "train", ("gan",), suggest="false, true",
+               help=TRICKS["spectral_norm"]),
+    SweepParam("ema_decay", "EMA generator decay", float, "train", ("gan",), suggest="0, 0.999",
+               help=TRICKS["ema_decay"]),
+    SweepParam("label_smoothing", "label smoothing", float, "train", ("gan",), suggest="0, 0.1, 0.2",
+               help=TRICKS["label_smoothing"]),
+    SweepParam("instance_noise", "instance noise σ", float, "train", ("gan",), suggest="0, 0.1, 0.3",
+               help=TRICKS["instance_noise"]),
     SweepParam("beta1", "Adam β₁", float, "train", ("gan",), suggest="0, 0.5, 0.9",
                help="Momentum of the GAN optimisers (0.5 in DCGAN)."),
     SweepParam("lr", "learning rate", float, "train", ("vae",), suggest="0.0001, 0.001, 0.01",

@@ -26,17 +26,27 @@ Tensor = torch.Tensor
 @dataclass(frozen=True)
 class GANLoss:
     name: str
-    d_loss: Callable[[Tensor, Tensor], Tensor]   # (real scores, fake scores) → scalar
+    # (real scores, fake scores[, real_target]) → scalar. real_target < 1 is one-sided label
+    # smoothing (Salimans et al. 2016, §3.4), only for losses with `smoothable` targets.
+    d_loss: Callable[..., Tensor]
     g_loss: Callable[[Tensor], Tensor]           # fake scores → scalar
     # How to show D(x) / D(G(z)): a probability for the log-loss family, the raw score otherwise.
     readout: Callable[[Tensor], Tensor]
     gradient_penalty: bool = False
     description: str = ""
+    smoothable: bool = False  # has a real-image target that label smoothing can lower
 
 
-def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
+def _bce_d(real: Tensor, fake: Tensor, real_target: float = 1.0) -> Tensor:
     # -log σ(r) - log(1 - σ(f)) == softplus(-r) + softplus(f), stable for large logits.
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
+    # With a real target t < 1: BCE(σ(r), t) = t·softplus(-r) + (1 - t)·softplus(r).
+    real_term = F.softplus(-real).mean() if real_target == 1.0 else (
+        real_target * F.softplus(-real) + (1 - real_target) * F.softplus(real)).mean()
+    return real_term + F.softplus(fake).mean()
+
+
+def _lsgan_d(real: Tensor, fake: Tensor, real_target: float = 1.0) -> Tensor:
+    return 0.5 * ((real - real_target) ** 2).mean() + 0.5 * (fake ** 2).mean()
 
 
 def _identity(scores: Tensor) -> Tensor:
@@ -44,17 +54,16 @@ def _identity(scores: Tensor) -> Tensor:
 
 
 GAN_LOSSES: dict[str, GANLoss] = {loss.name: loss for loss in [
-    GANLoss("non-saturating", _bce_d, lambda f: F.softplus(-f).mean(), torch.sigmoid,
+    GANLoss("non-saturating", _bce_d, lambda f: F.softplus(-f).mean(), torch.sigmoid, smoothable=True,
             description="G maximises log D(G(z)): strong gradients early in training."),
-    GANLoss("minimax", _bce_d, lambda f: -F.softplus(f).mean(), torch.sigmoid,
+    GANLoss("minimax", _bce_d, lambda f: -F.softplus(f).mean(), torch.sigmoid, smoothable=True,
             description="G minimises log(1 − D(G(z))): the original game; saturates when D wins."),
-    GANLoss("lsgan", lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(),
-            lambda f: 0.5 * ((f - 1) ** 2).mean(), _identity,
+    GANLoss("lsgan", _lsgan_d, lambda f: 0.5 * ((f - 1) ** 2).mean(), _identity, smoothable=True,
             description="Least squares: penalises samples by their distance to the decision boundary."),
-    GANLoss("wgan-gp", lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), _identity,
+    GANLoss("wgan-gp", lambda r, f, real_target=1.0: f.mean() - r.mean(), lambda f: -f.mean(), _identity,
             gradient_penalty=True,
             description="Wasserstein critic with gradient penalty; use several D steps per G step."),
-    GANLoss("hinge", lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean(), _identity,
+    GANLoss("hinge", lambda r, f, real_target=1.0: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean(), _identity,
             description="Hinge loss, as in SAGAN/BigGAN."),
 ]}
 

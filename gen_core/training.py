@@ -21,8 +21,9 @@ from .data import Batcher, ImageData, load_dataset
 from .device import resolve_device
 from .imaging import to_uint8
 from .losses import get_gan_loss, gradient_penalty, vae_loss
-from .registry import build_model, get_model_spec
+from .registry import get_model_spec
 from .sampling import latent_map
+from .tricks import build_model_for, instance_noise_std, update_ema
 
 
 class TrainingDiverged(RuntimeError):
@@ -112,7 +113,12 @@ def _adam(params, lr: float, betas: tuple[float, float], device: torch.device) -
 
 
 class GANObjective:
-    """Alternating updates of D then G (Goodfellow et al. 2014, Algorithm 1)."""
+    """Alternating updates of D then G (Goodfellow et al. 2014, Algorithm 1).
+
+    The stabilisation tricks of `TrainConfig` (gen_core.tricks) act here: label smoothing lowers
+    D's real target, instance noise perturbs every image D sees, and the EMA generator is
+    updated after each G step. Spectral norm lives in D's layers (built by `build_model_for`).
+    """
     scale = "tanh"  # generators end in Tanh, so real images are scaled to [-1, 1]
     step_metrics = ("g_loss", "d_loss", "total_loss", "d_real", "d_fake")
 
@@ -125,6 +131,15 @@ class GANObjective:
             "discriminator": _adam(model.discriminator.parameters(), cfg.lr_d, betas, device),
         }
         self.batches_per_step = cfg.d_steps
+        self.real_target = 1.0 - cfg.label_smoothing
+        self.progress = 0.0  # fraction of the run done; the trainer sets it (instance-noise anneal)
+
+    def _perturb(self, x: torch.Tensor) -> torch.Tensor:
+        """x + N(0, σ²) with σ annealed over the run (Sønderby et al. 2016); x itself when off."""
+        std = instance_noise_std(self.cfg, self.progress)
+        if std <= 0:
+            return x
+        return x + std * torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=self.rng)
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.model.latent_dim, device=self.device, generator=self.rng)
@@ -152,8 +167,8 @@ class GANObjective:
             else:
                 with torch.no_grad():
                     fake = G(self._noise(real.shape[0]))
-            real_scores, fake_scores = self._scores(real, fake)
-            d_loss = loss.d_loss(real_scores, fake_scores)
+            real_scores, fake_scores = self._scores(self._perturb(real), self._perturb(fake))
+            d_loss = loss.d_loss(real_scores, fake_scores, self.real_target)
             if loss.gradient_penalty:
                 d_loss = d_loss + self.cfg.gp_weight * gradient_penalty(D, real, fake)
             _check_finite(d_loss, "D loss")
@@ -164,12 +179,14 @@ class GANObjective:
         # ---- (2) Update G: make D score G(z) as real -----------------------------------
         # D's weights are frozen for this pass: their gradients would be thrown away anyway.
         D.requires_grad_(False)
-        g_loss = loss.g_loss(D(fake_full))
+        g_loss = loss.g_loss(D(self._perturb(fake_full)))
         _check_finite(g_loss, "G loss")
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
         D.requires_grad_(True)
+        if self.model.ema_generator is not None:
+            update_ema(self.model, self.cfg.ema_decay)
 
         with torch.no_grad():
             return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "total_loss": (g_loss + d_loss).detach(),
@@ -269,7 +286,7 @@ class Trainer:
         self.max_snapshot_bytes = MAX_SNAPSHOT_BYTES
         with _BUILD_LOCK:
             torch.manual_seed(config.seed)
-            self.model = build_model(config.model, config.model_config).to(self.device)
+            self.model = build_model_for(config).to(self.device)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.objective = OBJECTIVES[self.spec.family](self.model, config, self.device, self.rng)
 
@@ -325,6 +342,7 @@ class Trainer:
             self._epoch_sums = {}
         t0 = time.perf_counter()
         self.model.train()
+        self.objective.progress = self.step / max(self.total_steps, 1)
         batches = [next(self._epoch_iter)[0] for _ in range(self.objective.batches_per_step)]
         values = self.objective.train_step(batches)
         # One host sync for all metrics of the step.

@@ -16,6 +16,7 @@ import streamlit as st
 from gen_core.config import GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
 from gen_core.losses import GAN_LOSSES
 from gen_core.registry import get_model_spec
+from gen_core.tricks import EXPLAIN as TRICKS
 
 try:  # presets arrive with gen_core.presets; the page works without them
     from gen_core import presets as _presets
@@ -69,7 +70,9 @@ def _values_from_config(cfg: TrainConfig) -> dict[str, Any]:
                              ipe=cfg.images_per_epoch or 0, seed=cfg.seed)
     if cfg.family == "gan":
         v.update(loss=cfg.gan_loss, lr_g=cfg.lr_g, lr_d=cfg.lr_d, beta1=cfg.beta1, beta2=cfg.beta2,
-                 d_steps=cfg.d_steps, gp_weight=cfg.gp_weight)
+                 d_steps=cfg.d_steps, gp_weight=cfg.gp_weight, spectral_norm=bool(cfg.spectral_norm),
+                 ema_decay=float(cfg.ema_decay), label_smoothing=float(cfg.label_smoothing),
+                 instance_noise=float(cfg.instance_noise))
     else:
         v.update(beta=cfg.beta, recon=cfg.recon_loss, lr=cfg.lr)
     v.update(_model_values(cfg.model, mc))
@@ -230,6 +233,7 @@ def gan_settings(prefix: str = "gan") -> None:
                       help="0.5 as in Radford et al. (DCGAN); for both G and D.")
     c[3].number_input("Adam β₂", 0.0, 0.99999, step=0.001, format="%.4f", key=_k(prefix, "beta2"), **PERSIST)
     _quality_settings(prefix, st.columns(4))
+    _tricks(prefix)
     model = st.session_state[_k(prefix, "model")]
     with st.expander("Architecture", expanded=False):
         c = st.columns(4)
@@ -250,6 +254,24 @@ def gan_settings(prefix: str = "gan") -> None:
         if st.session_state[_k(prefix, "loss")] == "wgan-gp":
             c[1].number_input("Gradient penalty λ", 0.0, 1000.0, step=1.0, key=_k(prefix, "gp_weight"),
                               **PERSIST)
+
+
+def _tricks(prefix: str) -> None:
+    """The stabilisation tricks (gen_core.tricks), each with its one-line explanation."""
+    with st.expander("Stabilisation tricks — switch one off and watch the run get worse", expanded=False):
+        c = st.columns(2)
+        c[0].checkbox("Spectral norm in D", key=_k(prefix, "spectral_norm"), **PERSIST)
+        c[0].caption(TRICKS["spectral_norm"])
+        c[1].number_input("EMA generator decay", 0.0, 0.9999, step=0.001, format="%.4f",
+                          key=_k(prefix, "ema_decay"), **PERSIST)
+        c[1].caption(TRICKS["ema_decay"])
+        c = st.columns(2)
+        c[0].slider("One-sided label smoothing s", 0.0, 0.5, step=0.05, key=_k(prefix, "label_smoothing"),
+                    **PERSIST)
+        c[0].caption(TRICKS["label_smoothing"])
+        c[1].slider("Instance noise σ (start)", 0.0, 2.0, step=0.05, key=_k(prefix, "instance_noise"), **PERSIST)
+        c[1].caption(TRICKS["instance_noise"])
+        st.caption(TRICKS["d_steps"] + " (set above.)")
 
 
 def vae_settings(prefix: str = "vae") -> None:
@@ -304,7 +326,12 @@ def gan_config(prefix: str = "gan", *, dataset: str, device: str = "auto") -> Tr
                        gan_loss=_get(prefix, "loss"), lr_g=float(_get(prefix, "lr_g")),
                        lr_d=float(_get(prefix, "lr_d")), beta1=float(_get(prefix, "beta1")),
                        beta2=float(_get(prefix, "beta2")), d_steps=int(_get(prefix, "d_steps")),
-                       gp_weight=float(_get(prefix, "gp_weight")), **_quality_values(prefix))
+                       gp_weight=float(_get(prefix, "gp_weight")),
+                       spectral_norm=bool(st.session_state.get(_k(prefix, "spectral_norm"), False)),
+                       ema_decay=float(st.session_state.get(_k(prefix, "ema_decay"), 0.0)),
+                       label_smoothing=float(st.session_state.get(_k(prefix, "label_smoothing"), 0.0)),
+                       instance_noise=float(st.session_state.get(_k(prefix, "instance_noise"), 0.0)),
+                       **_quality_values(prefix))
 
 
 def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> TrainConfig:

@@ -22,17 +22,25 @@ class GAN(nn.Module):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.d_has_batch_stats = d_has_batch_stats
+        # An exponential moving average of G's weights (gen_core.tricks, Yazıcı et al. 2019), or None.
+        # When present it draws every sample shown or scored; the live `generator` is what trains.
+        self.ema_generator: nn.Module | None = None
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that draws samples: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.generator.out_shape)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)
+        return self.sampler(z)
 
     def decode_to_unit(self, z: torch.Tensor) -> torch.Tensor:
         """G(z) mapped from tanh's [-1, 1] to [0, 1]. (B, latent) → (B, C, H, W)."""
-        return (self.generator(z) + 1) / 2
+        return (self.sampler(z) + 1) / 2
 
     def num_parameters(self) -> dict[str, int]:
         g = sum(p.numel() for p in self.generator.parameters())
