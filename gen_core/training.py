@@ -133,6 +133,7 @@ class GANObjective:
         self.batches_per_step = cfg.d_steps
         self.real_target = 1.0 - cfg.label_smoothing
         self.progress = 0.0  # fraction of the run done; the trainer sets it (instance-noise anneal)
+        self.step = 0        # optimiser steps done before this one; the trainer sets it (EMA warm-up)
 
     def _perturb(self, x: torch.Tensor) -> torch.Tensor:
         """x + N(0, σ²) with σ annealed over the run (Sønderby et al. 2016); x itself when off."""
@@ -186,7 +187,7 @@ class GANObjective:
         opt_g.step()
         D.requires_grad_(True)
         if self.model.ema_generator is not None:
-            update_ema(self.model, self.cfg.ema_decay)
+            update_ema(self.model, self.cfg.ema_decay, self.step)
 
         with torch.no_grad():
             return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "total_loss": (g_loss + d_loss).detach(),
@@ -343,6 +344,7 @@ class Trainer:
         t0 = time.perf_counter()
         self.model.train()
         self.objective.progress = self.step / max(self.total_steps, 1)
+        self.objective.step = self.step
         batches = [next(self._epoch_iter)[0] for _ in range(self.objective.batches_per_step)]
         values = self.objective.train_step(batches)
         # One host sync for all metrics of the step.

@@ -59,9 +59,21 @@ def attach_ema(model) -> None:
     model.ema_generator = ema
 
 
+def ema_decay_at(decay: float, step: int) -> float:
+    """The decay used at G step `step` (0-based): min(decay, (1 + step) / (10 + step)).
+
+    Why the warm-up: with a fixed 0.999 the average would still be mostly the random initial
+    weights after a thousand steps; the ramp (as in TensorFlow's ExponentialMovingAverage with
+    num_updates) lets it follow G closely early on and average over ~1/(1 − decay) steps later.
+    """
+    return min(decay, (1.0 + step) / (10.0 + step))
+
+
 @torch.no_grad()
-def update_ema(model, decay: float) -> None:
-    """ema ← decay·ema + (1 − decay)·G for weights; buffers (BatchNorm statistics) are copied."""
+def update_ema(model, decay: float, step: int = 10**9) -> None:
+    """ema ← d·ema + (1 − d)·G for weights, d = ema_decay_at(decay, step); buffers (BatchNorm
+    statistics) are copied."""
+    decay = ema_decay_at(decay, step)
     ema, live = model.ema_generator, model.generator
     ema_params, live_params = list(ema.parameters()), list(live.parameters())
     torch._foreach_lerp_(ema_params, [p.detach() for p in live_params], 1.0 - decay)
@@ -102,5 +114,5 @@ def largest_singular_values(module: nn.Module) -> list[float]:
     return out
 
 
-__all__ = ["apply_spectral_norm", "attach_ema", "update_ema", "build_model_for", "instance_noise_std",
+__all__ = ["apply_spectral_norm", "attach_ema", "update_ema", "ema_decay_at", "build_model_for", "instance_noise_std",
            "largest_singular_values"]

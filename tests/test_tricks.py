@@ -116,3 +116,10 @@ def test_every_trick_is_sweepable_and_explained(name):
     value = {"spectral_norm": True, "ema_decay": 0.99, "label_smoothing": 0.1, "instance_noise": 0.1,
              "d_steps": 2}[name]
     assert getattr(apply_value(_cfg(), name, value), name) == value
+
+
+def test_ema_warms_up_before_averaging_slowly():
+    from gen_core.tricks import ema_decay_at
+    assert ema_decay_at(0.999, 0) == pytest.approx(0.1)      # follows G closely at first …
+    assert ema_decay_at(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay_at(0.999, 100_000) == 0.999              # … then averages over ~1,000 steps
