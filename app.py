@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar, state
+from ui import identity, sidebar, state
 
 st.set_page_config(page_title="GAN & VAE, live", page_icon=":material/auto_awesome:", layout="wide")
 
@@ -25,14 +25,18 @@ PAGES = {
     "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
     "experiments": st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:",
                            url_path="experiments"),
+    "teacher": st.Page("app_pages/teacher.py", title="Teacher", icon=":material/school:", url_path="teacher"),
 }
 FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
 
 page = st.navigation({"": [PAGES["home"]],
                       "Train": [PAGES["train-gan"], PAGES["train-vae"]],
                       "Explore": [PAGES["latent-explorer"], PAGES["compare"]],
-                      "Experiment": [PAGES["experiments"]]})
+                      "Experiment": [PAGES["experiments"]],
+                      "Class": [PAGES["teacher"]]})
 state.sync_from_url()
 page_key = next((k for k, p in PAGES.items() if p.url_path == page.url_path), "home")
 sidebar.render(FAMILY_OF_PAGE.get(page_key))
+with st.sidebar:
+    identity.write_cookie()   # this browser's owner token (ui/identity.py)
 page.run()

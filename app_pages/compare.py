@@ -12,7 +12,7 @@ from gen_core import explore, plots
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.registry import get_model_spec
 from gen_core.runs import RunError
-from ui import live, quality, sources, state, widgets
+from ui import identity, live, quality, sources, state, widgets
 
 st.title("GAN vs VAE")
 st.caption("Two ways to learn p(x). A GAN learns to sample by fooling a critic; a VAE learns to encode and "
@@ -33,11 +33,11 @@ def pair_configs(gan_model: str, vae_model: str, latent: int, **shared) -> tuple
 def start_pair(gan_cfg: TrainConfig, vae_cfg: TrainConfig) -> None:
     reg = state.registry()
     try:
-        gid = reg.create(gan_cfg)
+        gid = reg.create(gan_cfg, actor=identity.actor())
         try:
-            vid = reg.create(vae_cfg)
+            vid = reg.create(vae_cfg, actor=identity.actor())
         except (ConfigError, RunError):
-            reg.remove(gid)
+            reg.delete(gid, identity.actor())   # half a pair is no pair: leave no folder behind
             raise
     except (ConfigError, RunError) as e:
         st.error(str(e))
@@ -52,7 +52,8 @@ def start_pair(gan_cfg: TrainConfig, vae_cfg: TrainConfig) -> None:
 
 with st.expander("Train a matched pair", expanded=not sources.has_any_model(), icon=":material/join:"):
     st.caption("One GAN and one VAE with the same data, epochs, images per epoch, batch size, seed and latent "
-               "size, trained at the same time (each gets half the machine).")
+               "size. They train side by side when the class settings allow you two trainings at once, else one "
+               "after the other.")
     c = st.columns(4)
     gan_model = c[0].selectbox("GAN", list(GANS), format_func=GANS.get, key="pair_gan")
     vae_model = c[1].selectbox("VAE", list(VAES), format_func=VAES.get, key="pair_vae")

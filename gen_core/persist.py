@@ -132,6 +132,7 @@ class RunRecord:
     updated: float = 0.0
     checkpoint_epoch: int | None = None   # epochs in checkpoint.pt (None: no checkpoint yet)
     checkpoint_step: int | None = None
+    owner: str | None = None              # gen_core.owners.owner_id of who started it (None: the local process)
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, **asdict(self)}
@@ -155,6 +156,8 @@ class RunRecord:
         if not isinstance(rec.created, (int, float)) or not math.isfinite(rec.created):
             raise ValueError("created must be a time")
         rec.warnings = [str(w) for w in rec.warnings][:10] if isinstance(rec.warnings, list) else []
+        if not (rec.owner is None or (isinstance(rec.owner, str) and len(rec.owner) <= 64)):
+            raise ValueError("owner must be text")
         return rec
 
 
@@ -241,6 +244,13 @@ class RunStore:
                 rec.state = INTERRUPTED  # the server that trained it is gone
             records.append(rec)
         return sorted(records, key=lambda r: r.created)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run's folder (only folders that hold a run.json: never anything else)."""
+        import shutil
+        folder = self.folder(run_id)
+        if folder.is_dir() and not folder.is_symlink() and (folder / RUN_FILE).is_file():
+            shutil.rmtree(folder)
 
     def read_config(self, run_id: str) -> TrainConfig:
         path = self.folder(run_id) / CONFIG_FILE

@@ -55,9 +55,10 @@ from .checkpoints import CheckpointError, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
 from .executors import Executor, resolve_executor
+from .owners import POLICY_FILE, Actor, ClassroomPolicy, may_control, owner_name
 from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
 from .registry import get_model_spec
-from .runner import (ACTIVE_STATES, FAILED, FINAL_STATES, FINISHED, INTERRUPTED, STOPPED, RunSnapshot,
+from .runner import (ACTIVE_STATES, FAILED, FINAL_STATES, FINISHED, INTERRUPTED, PAUSED, STOPPED, RunSnapshot,
                      TrainingRunner)
 from .scheduler import Scheduler, SchedulerFull, ordinal
 
@@ -65,6 +66,8 @@ log = logging.getLogger("gen_core")
 
 DEFAULT_IDLE_TIMEOUT_S = 15 * 60
 DEFAULT_KEEP_FINISHED_S = 30 * 60
+DEFAULT_PAUSED_RELEASE_S = 5 * 60   # a paused run gives its training slot back after this long
+CONTROL_ACTIONS = ("pause", "resume", "step", "stop", "dequeue")
 RESUMABLE_STATES = (STOPPED, INTERRUPTED)
 IDLE_RELEASE_S = 60.0   # while no run trains, collect garbage and return freed memory this often
 
@@ -85,6 +88,14 @@ class RunError(ValueError):
     """A run request cannot be met (unknown id, line full, not saveable yet). User-facing message."""
 
 
+class NotYourRun(RunError):
+    """The actor may not act on this run (it belongs to another student)."""
+
+    def __init__(self, what: str = "act on"):
+        super().__init__(f"This run belongs to someone else: only the student who started it, or the teacher, "
+                         f"may {what} it.")
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One line about a run, for pickers and lists."""
@@ -102,10 +113,16 @@ class RunInfo:
     in_memory: bool = True               # False: listed from its folder, re-opened on first use
     resumable: bool = False              # stopped or interrupted with epochs left: `resume` continues it
     error: str | None = None
+    owner: str | None = None             # gen_core.owners.owner_id of who started it
+    shown: bool = False                  # the teacher shows it to the class
 
     @property
     def is_active(self) -> bool:
         return self.state not in FINAL_STATES
+
+    @property
+    def owner_name(self) -> str:
+        return owner_name(self.owner)
 
     @property
     def status(self) -> str:
@@ -170,6 +187,9 @@ class _Entry:
     sessions: dict = field(default_factory=dict)   # session id → last touch
     ended_at: float | None = None     # time.monotonic() when the worker ended
     resume_blocker: str | None = None  # why `resume` would fail (e.g. a damaged checkpoint)
+    owner: str | None = None          # gen_core.owners.owner_id (None: the local process)
+    paused_since: float | None = None  # time.monotonic() when the reaper first saw it paused
+    exempt: bool = True               # not held to the per-student caps (the teacher, the local process)
 
 
 class RunRegistry:
@@ -190,16 +210,18 @@ class RunRegistry:
                  max_queued: int | None = None, runs_dir: str | os.PathLike | None = None,
                  idle_timeout: float | None = None, keep_finished_s: float | None = None,
                  cores: int | None = None, reap_interval: float | None = None,
-                 executor: Executor | str | None = None):
+                 executor: Executor | str | None = None, paused_release_s: float | None = None):
         self.max_runs = max_runs
         self.executor, self.executor_problem = resolve_executor(executor)
         self.scheduler = Scheduler(max_running if max_running is not None else max_active,
                                    cores=cores, max_queued=max_queued)
+        self.paused_release_s = (paused_release_s if paused_release_s is not None
+                                 else _env_seconds("GEN_CORE_PAUSED_RELEASE_S", DEFAULT_PAUSED_RELEASE_S))
         self.idle_timeout = (idle_timeout if idle_timeout is not None
                              else _env_seconds("GEN_CORE_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S))
         self.keep_finished_s = (keep_finished_s if keep_finished_s is not None
                                 else _env_seconds("GEN_CORE_KEEP_FINISHED_S", DEFAULT_KEEP_FINISHED_S))
-        finite = [t for t in (self.idle_timeout, self.keep_finished_s) if t != float("inf")]
+        finite = [t for t in (self.idle_timeout, self.keep_finished_s, self.paused_release_s) if t != float("inf")]
         self.reap_interval = reap_interval if reap_interval is not None else max(0.05, min([10.0, *[t / 4 for t in finite]]))
         self._lock = threading.Lock()
         self._open_lock = threading.Lock()
@@ -219,18 +241,137 @@ class RunRegistry:
                                       "they live in memory only.")
                 log.warning(self.store_problem)
             self._disk = {rec.run_id: rec for rec in self.store.scan()}
+        self.policy = ClassroomPolicy.load(self.store.root / POLICY_FILE) if self.store else ClassroomPolicy()
+        self.scheduler.set_caps(self.policy.running_per_student, self.policy.queued_per_student)
 
     @property
     def max_active(self) -> int:
         return self.scheduler.max_running
 
+    # ------------------------------------------------------------------ owners and the teacher
+    def owner_of(self, run_id: str | None) -> str | None:
+        with self._lock:
+            entry = self._runs.get(run_id) if isinstance(run_id, str) else None
+            record = self._disk.get(run_id) if isinstance(run_id, str) else None
+        return entry.owner if entry is not None else (record.owner if record is not None else None)
+
+    def may_control(self, run_id: str | None, actor: Actor | None) -> bool:
+        """May `actor` stop, pause, resume, step, dequeue or delete this run? (owner or teacher)."""
+        return run_id in self and may_control(actor, self.owner_of(run_id))
+
+    def may_view(self, run_id: str | None, actor: Actor | None) -> bool:
+        """May `actor` see this run (read-only unless `may_control`)? The teacher's policy decides."""
+        return run_id in self and self.policy.may_view(actor, self.owner_of(run_id), run_id)
+
+    def _check(self, run_id: str, actor: Actor | None, what: str) -> None:
+        if run_id not in self:
+            raise RunError(f"no run with id {run_id!r}.")
+        if not may_control(actor, self.owner_of(run_id)):
+            raise NotYourRun(what)
+
+    def control(self, run_id: str, action: str, actor: Actor | None) -> None:
+        """pause / resume / step / stop / dequeue a run — only its owner or the teacher may.
+
+        Every button of the dashboard goes through here (never the runner directly), so knowing a
+        run's id is not enough to act on it. Raises NotYourRun or RunError."""
+        if action not in CONTROL_ACTIONS:
+            raise RunError(f"unknown action {action!r}; one of {', '.join(CONTROL_ACTIONS)}.")
+        self._check(run_id, actor, {"dequeue": "take out of the line"}.get(action, action))
+        runner = self.get(run_id)
+        if runner is None:
+            raise RunError(f"no run with id {run_id!r}.")
+        if action == "pause":
+            runner.pause()
+        elif action == "resume":
+            runner.resume()
+            with self._lock:
+                entry = self._runs.get(run_id)
+                if entry is not None:
+                    entry.paused_since = None
+        elif action == "step":
+            runner.step()
+        else:
+            runner.stop()
+
+    def delete(self, run_id: str, actor: Actor | None, *, wait: float = 5.0) -> None:
+        """Stop a run, forget it and remove its folder (owner or teacher only)."""
+        self._check(run_id, actor, "delete")
+        self.remove(run_id, wait=wait)
+        if self.store is not None:
+            try:
+                self.store.delete(run_id)
+            except OSError as e:
+                raise RunError(f"the run was removed from the list, but its folder could not be deleted "
+                               f"({describe_os_error(e)}).") from None
+        self._set_shown(run_id, False)
+
+    def _save_policy(self) -> None:
+        if self.store is None:
+            return
+        import json
+
+        from .checkpoints import atomic_write
+        try:
+            data = json.dumps(self.policy.to_json(), indent=1).encode()
+            atomic_write(self.store.root / POLICY_FILE, lambda f: f.write(data))
+        except OSError as e:
+            log.warning("classroom settings not saved: %s", describe_os_error(e))
+
+    @staticmethod
+    def _teacher_only(actor: Actor | None) -> None:
+        if actor is not None and not actor.teacher:
+            raise NotYourRun("change the class settings of")
+
+    def set_policy(self, actor: Actor | None, *, running_per_student: int | None = None,
+                   queued_per_student: int | None = None, others: str | None = None) -> ClassroomPolicy:
+        """The teacher's settings: per-student caps and whether students see each other's runs."""
+        self._teacher_only(actor)
+        if running_per_student is not None:
+            self.policy.running_per_student = max(1, int(running_per_student))
+        if queued_per_student is not None:
+            self.policy.queued_per_student = max(0, int(queued_per_student))
+        if others is not None:
+            self.policy.others = others if others in ("read-only", "hidden") else self.policy.others
+        self.scheduler.set_caps(self.policy.running_per_student, self.policy.queued_per_student)
+        self._save_policy()
+        return self.policy
+
+    def _set_shown(self, run_id: str, shown: bool) -> None:
+        ids = [r for r in self.policy.shown if r != run_id] + ([run_id] if shown else [])
+        if ids != self.policy.shown:
+            self.policy.shown = ids
+            self._save_policy()
+
+    def show_to_class(self, run_id: str, actor: Actor | None, shown: bool = True) -> None:
+        """Every session may open this run (read-only) through its link: the teacher's choice."""
+        self._teacher_only(actor)
+        if run_id not in self:
+            raise RunError(f"no run with id {run_id!r}.")
+        self._set_shown(run_id, shown)
+
+    def clear_old(self, actor: Actor | None, older_than_s: float) -> list[str]:
+        """Delete every run that is over and was created more than `older_than_s` ago (teacher)."""
+        self._teacher_only(actor)
+        cutoff = time.time() - older_than_s
+        gone = []
+        for info in self.list():
+            if not info.is_active and info.created < cutoff:
+                try:
+                    self.delete(info.run_id, actor)
+                    gone.append(info.run_id)
+                except RunError as e:
+                    log.warning("could not delete run %s: %s", info.run_id, e)
+        return gone
+
     # ------------------------------------------------------------------ create / find
     def create(self, config: TrainConfig, *, label: str | None = None, data: ImageData | None = None,
-               start: bool = True, run_id: str | None = None) -> str:
+               start: bool = True, run_id: str | None = None, actor: Actor | None = None) -> str:
         """Register a run for `config` and (by default) start it, or put it in line. Returns the run id.
 
-        Raises ConfigError when the config does not fit its data (e.g. more images per epoch than
-        the dataset has) and RunError when the line is full or the id is taken.
+        `actor` owns the run (None: the local process). Students are held to the per-student caps;
+        the teacher and the local process only to the server's. Raises ConfigError when the config
+        does not fit its data (e.g. more images per epoch than the dataset has) and RunError when
+        the line is full, the student's caps are reached, or the id is taken.
         """
         if not isinstance(config, TrainConfig):
             raise ConfigError("a run needs a TrainConfig.")
@@ -246,23 +387,27 @@ class RunRegistry:
             images = data.train_images
             check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
                                dataset=data.name)
+        owner = actor.owner if actor is not None else None
+        exempt = actor is None or actor.teacher
         with self._lock:
-            if start and not self.scheduler.can_accept():
-                d = self.scheduler.describe()
-                raise RunError(f"{d['running']} trainings are running and {d['queued']} are waiting, the most "
-                               "this server takes; try again when one has finished.")
+            why = self.scheduler.refusal(owner, exempt=exempt) if start else None
+            if why:
+                raise RunError(why)
             runner = self.executor.runner(config, data, run_id=run_id)
             if runner.run_id in self._runs or runner.run_id in self._disk:
                 raise RunError(f"a run with id {runner.run_id!r} already exists.")
             created = time.time()
-            entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created)
+            entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created, owner=owner)
+            entry.exempt = exempt
             self._watch(entry)
             self._runs[runner.run_id] = entry
             self._evict_locked()
         if self.executor_problem:
             runner.add_warning(self.executor_problem)
         if self.store is not None:
-            entry.persistence = RunPersistence(self.store, record_for(runner, entry.label, created))
+            record = record_for(runner, entry.label, created)
+            record.owner = owner
+            entry.persistence = RunPersistence(self.store, record)
             entry.persistence.attach(runner)
             if self.store_problem:
                 runner.add_warning(self.store_problem[0].upper() + self.store_problem[1:])
@@ -272,19 +417,21 @@ class RunRegistry:
         self._ensure_reaper()
         return runner.run_id
 
-    def start(self, run_id: str) -> None:
+    def start(self, run_id: str, actor: Actor | None = None) -> None:
         """Start (or queue) a run created with start=False."""
         with self._lock:
             entry = self._runs.get(run_id)
         if entry is None:
             raise RunError(f"no run with id {run_id!r}.")
+        if not may_control(actor, entry.owner):
+            raise NotYourRun("start")
         if entry.runner.started or entry.runner.state != "idle":
             raise RunError("this run was started already.")
         self._submit(entry)
 
     def _submit(self, entry: _Entry) -> None:
         try:
-            self.scheduler.submit(entry.runner)
+            self.scheduler.submit(entry.runner, owner=entry.owner, exempt=entry.exempt)
         except SchedulerFull as e:
             with self._lock:
                 self._runs.pop(entry.runner.run_id, None)
@@ -329,18 +476,27 @@ class RunRegistry:
         with self._lock:
             entry = self._runs.get(run_id) if isinstance(run_id, str) else None
             record = self._disk.get(run_id) if isinstance(run_id, str) else None
+        shown = set(self.policy.shown)
         if entry is not None:
-            return _info(entry)
-        return _info_from_record(record) if record is not None else None
+            return _info(entry, shown)
+        return _info_from_record(record, shown) if record is not None else None
 
-    def list(self, family: str | None = None) -> list[RunInfo]:
-        """Runs, newest first (in memory and on disk); only one family's when `family` is "gan" or "vae"."""
+    def list(self, family: str | None = None, *, actor: Actor | None = None,
+             mine: bool = False) -> list[RunInfo]:
+        """Runs, newest first (in memory and on disk); only one family's when `family` is "gan" or "vae".
+
+        With `actor`: only the runs that actor may see (the teacher's policy); with `mine` too,
+        only those the actor may control."""
         with self._lock:
             entries = list(self._runs.values())
             records = [r for k, r in self._disk.items() if k not in self._runs]
-        infos = [_info(e) for e in entries] + [_info_from_record(r) for r in records]
+        shown = set(self.policy.shown)
+        infos = [_info(e, shown) for e in entries] + [_info_from_record(r, shown) for r in records]
         if family is not None:
             infos = [i for i in infos if i.family == family]
+        if actor is not None:
+            infos = [i for i in infos if (may_control(actor, i.owner) if mine
+                                          else self.policy.may_view(actor, i.owner, i.run_id))]
         return sorted(infos, key=lambda i: i.created, reverse=True)
 
     def rescan(self) -> list[str]:
@@ -418,6 +574,19 @@ class RunRegistry:
                     e.runner.stop(reason=f"Stopped automatically: no page had this run open for "
                                          f"{minutes:.0f} min{'' if minutes >= 1 else ' (less than a minute)'}. "
                                          "Its results are kept; resume it from the sidebar.")
+                    stopped.append(e.runner.run_id)
+        if self.paused_release_s != float("inf"):
+            for e in entries:
+                if e.runner.state != PAUSED:
+                    e.paused_since = None
+                    continue
+                if e.paused_since is None:
+                    e.paused_since = now
+                elif now - e.paused_since > self.paused_release_s and e.runner.run_id not in stopped:
+                    minutes = self.paused_release_s / 60
+                    e.runner.stop(reason=f"Stopped automatically: paused for {minutes:.0f} min, so its training "
+                                         "slot went to the next in line. Its results are kept; resume it to "
+                                         "continue.")
                     stopped.append(e.runner.run_id)
         busy = any(e.runner.state in ACTIVE_STATES for e in entries)
         del entries  # (so that evicted runs are really unreferenced when memory is released)
@@ -516,7 +685,8 @@ class RunRegistry:
                 runner.add_warning(w)
             if blocker:
                 runner.add_warning(f"This run cannot be resumed: {blocker}")
-            entry = _Entry(runner, record.label, record.created, resume_blocker=blocker)
+            entry = _Entry(runner, record.label, record.created, resume_blocker=blocker, owner=record.owner,
+                           exempt=record.owner is None)
             entry.persistence = RunPersistence(self.store, record)
             entry.persistence.runner = runner
             entry.persistence.saved_step = record.checkpoint_step
@@ -529,12 +699,15 @@ class RunRegistry:
                 self._evict_locked()
         return entry
 
-    def resume(self, run_id: str) -> str:
+    def resume(self, run_id: str, actor: Actor | None = None) -> str:
         """Continue a stopped or interrupted run (from where it stopped; from its last saved epoch after a
-        crash). It keeps its id, folder and history, and waits in line like a new run. Returns the id."""
+        crash). It keeps its id, folder and history, and waits in line like a new run. Returns the id.
+        Only its owner or the teacher may (`actor`; None: the local process)."""
         entry = self._entry(run_id)
         if entry is None:
             raise RunError(f"no run with id {run_id!r}.")
+        if not may_control(actor, entry.owner):
+            raise NotYourRun("resume")
         old = entry.runner
         why = self._resume_blocker(entry)
         if why:
@@ -546,7 +719,12 @@ class RunRegistry:
         for w in old.warnings:
             if not w.startswith("Stopped automatically"):
                 runner.add_warning(w)
-        new = _Entry(runner, entry.label, entry.created, last_seen=entry.last_seen, sessions=dict(entry.sessions))
+        # Resuming is someone looking at it: a fresh idle clock (the stale one would let the reaper
+        # stop it again at its next tick).
+        watched = time.monotonic() if entry.last_seen is not None else None
+        new = _Entry(runner, entry.label, entry.created, last_seen=watched, sessions=dict(entry.sessions),
+                     owner=entry.owner)
+        new.exempt = entry.exempt
         if trainer is not None and trainer.step > 0:
             new.model_copy, new.copy_epoch = entry.model_copy, entry.copy_epoch
         self._watch(new)
@@ -562,7 +740,7 @@ class RunRegistry:
                 raise RunError("this run changed meanwhile; try again.")
             self._runs[run_id] = new
         try:
-            self.scheduler.submit(runner)
+            self.scheduler.submit(runner, owner=new.owner, exempt=new.exempt)
         except SchedulerFull as e:
             with self._lock:
                 self._runs[run_id] = entry
@@ -697,7 +875,7 @@ def _record_resumable(record: RunRecord) -> bool:
     return record.state in RESUMABLE_STATES and record.epoch < record.epochs
 
 
-def _info(entry: _Entry) -> RunInfo:
+def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
     r = entry.runner
     snap = r.snapshot()
     cfg = r.config
@@ -706,13 +884,15 @@ def _info(entry: _Entry) -> RunInfo:
     return RunInfo(run_id=r.run_id, label=entry.label, family=cfg.family, model=cfg.model,
                    dataset=cfg.dataset, created=entry.created, state=snap.state, epoch=snap.epoch,
                    epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim,
-                   queue_position=snap.queue_position, in_memory=True, resumable=resumable, error=snap.error)
+                   queue_position=snap.queue_position, in_memory=True, resumable=resumable, error=snap.error,
+                   owner=entry.owner, shown=r.run_id in shown)
 
 
-def _info_from_record(rec: RunRecord) -> RunInfo:
+def _info_from_record(rec: RunRecord, shown=frozenset()) -> RunInfo:
     return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=rec.dataset,
                    created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
-                   latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec), error=rec.error)
+                   latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec), error=rec.error,
+                   owner=rec.owner, shown=rec.run_id in shown)
 
 
 def view_from_checkpoint(checkpoint, *, key: str, label: str | None = None) -> ModelView:
@@ -733,4 +913,4 @@ def view_from_checkpoint(checkpoint, *, key: str, label: str | None = None) -> M
                      samples_per_sec=rate, state="checkpoint")
 
 
-__all__ = ["RunRegistry", "RunError", "RunInfo", "ModelView", "view_from_checkpoint", "RESUMABLE_STATES"]
+__all__ = ["RunRegistry", "RunError", "NotYourRun", "RunInfo", "ModelView", "view_from_checkpoint", "RESUMABLE_STATES"]

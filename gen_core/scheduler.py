@@ -5,16 +5,25 @@ get a tenth of a core and, worse, every PyTorch worker would start its own OpenM
 for the whole machine. Measured on a 2-core box (bench/classroom_load.py threads): three runs
 each using 2 threads made a 30 ms step take about a second. So:
 
-* `Scheduler.submit(runner)` starts the run when fewer than `max_running` are training, else
-  puts it at the back of a FIFO queue (its state is "queued", `queue_position` 1 = next);
-* when a run ends (finished, stopped, failed — any way), its slot goes to the head of the queue;
+* `Scheduler.submit(runner, owner=...)` starts the run when fewer than `max_running` are
+  training (and its owner is under their own running cap), else puts it in line (its state is
+  "queued", `queue_position` 1 = next);
+* per-owner caps (`running_per_owner`, `queued_per_owner`, default 1 and 2: the teacher sets
+  them, gen_core.owners.ClassroomPolicy) bound what one student can take: clicking Start 34
+  times queues two runs, not 66, and the others still get a slot;
+* when a run ends (finished, stopped, failed — any way), its slot goes to the next run in a
+  *round-robin* over owners — the owner served longest ago first, each owner's runs in their
+  own order — so a student with three runs waiting does not go before one with a single run
+  (first come, first served by clicks would). Runs without an owner (scripts, the CLI) count as
+  one owner with no caps, in FIFO order;
 * every running run's worker uses `max(1, cores // running)` CPU threads, re-balanced whenever
   a run starts or ends. `torch.set_num_threads` acts on the *calling* thread under PyTorch's
   OpenMP backend (measured: a worker that sets 1 leaves the main thread at 2), so the scheduler
   only records the number (`TrainingRunner.set_threads`) and each worker applies it itself
   between two steps.
 
-Paused runs keep their slot (pressing Resume must not wait in line). The queue is bounded
+Paused runs keep their slot (pressing Resume must not wait in line) until the registry's
+reaper stops them after GEN_CORE_PAUSED_RELEASE_S (gen_core.runs). The queue is bounded
 (`max_queued`) so a crowd cannot pile up unbounded memory; beyond it `submit` raises
 `SchedulerFull` with a message for users.
 
@@ -83,21 +92,28 @@ def ordinal(n: int) -> str:
 
 
 class Scheduler:
-    """FIFO admission of training runs into `max_running` slots, with fair CPU thread shares.
+    """Fair admission of training runs into `max_running` slots, with fair CPU thread shares.
 
     Thread-safe. Runners report their end through `TrainingRunner.on_end`, which the
     scheduler hooks in `submit`; a run stopped while queued leaves the line at once.
     """
 
     def __init__(self, max_running: int | None = None, *, cores: int | None = None,
-                 max_queued: int | None = None, balance_threads: bool = True):
+                 max_queued: int | None = None, balance_threads: bool = True,
+                 running_per_owner: int | None = None, queued_per_owner: int | None = None):
         self.max_running = max(1, int(max_running)) if max_running is not None else default_max_running()
         self.max_queued = max(0, int(max_queued)) if max_queued is not None else default_max_queued()
         self.cores = max(1, int(cores)) if cores is not None else cpu_cores()
         self.balance_threads = balance_threads
+        self.running_per_owner = running_per_owner    # None: no cap (the teacher's policy sets them)
+        self.queued_per_owner = queued_per_owner
         self._lock = threading.Lock()
         self._running: dict[str, TrainingRunner] = {}     # insertion order = start order
-        self._queue: deque[TrainingRunner] = deque()
+        self._queue: deque[TrainingRunner] = deque()      # submission order; started in fair order
+        self._owner: dict[str, str | None] = {}           # run id -> owner, while running or queued
+        self._exempt: set[str] = set()                    # run ids the caps do not count (the teacher's)
+        self._served: dict[str | None, int] = {}          # owner -> when it last got a slot
+        self._clock = 0
 
     # ------------------------------------------------------------------ queries
     @property
@@ -107,13 +123,14 @@ class Scheduler:
 
     @property
     def queued_ids(self) -> list[str]:
+        """Waiting runs, in the order they will start."""
         with self._lock:
-            return [r.run_id for r in self._queue]
+            return [r.run_id for r in self._fair_order_locked()]
 
     def position(self, run_id: str) -> int | None:
-        """1-based place in the waiting line, None when not waiting."""
+        """1-based place in the waiting line (in fair order), None when not waiting."""
         with self._lock:
-            for i, r in enumerate(self._queue, 1):
+            for i, r in enumerate(self._fair_order_locked(), 1):
                 if r.run_id == run_id:
                     return i
         return None
@@ -127,34 +144,105 @@ class Scheduler:
         with self._lock:
             return {"max_running": self.max_running, "running": len(self._running),
                     "queued": len(self._queue), "cores": self.cores,
-                    "threads_per_run": threads_per_run(self.cores, len(self._running))}
+                    "threads_per_run": threads_per_run(self.cores, len(self._running)),
+                    "running_per_owner": self.running_per_owner, "queued_per_owner": self.queued_per_owner}
+
+    def owner_counts(self, owner: str | None) -> tuple[int, int]:
+        """(running, queued) runs of `owner` that count against their caps."""
+        with self._lock:
+            return self._counts_locked(owner)
+
+    def _counts_locked(self, owner: str | None) -> tuple[int, int]:
+        running = sum(1 for rid in self._running if self._owner.get(rid) == owner and rid not in self._exempt)
+        queued = sum(1 for r in self._queue if self._owner.get(r.run_id) == owner and r.run_id not in self._exempt)
+        return running, queued
 
     # ------------------------------------------------------------------ admission
-    def can_accept(self) -> bool:
+    def can_accept(self, owner: str | None = None, *, exempt: bool = False) -> bool:
         with self._lock:
-            return len(self._running) < self.max_running or len(self._queue) < self.max_queued
+            return self._refusal_locked(owner, exempt) is None
 
-    def submit(self, runner: TrainingRunner) -> bool:
-        """Start `runner` now (True) or put it in line (False). Raises SchedulerFull when the line is full."""
+    def refusal(self, owner: str | None = None, *, exempt: bool = False) -> str | None:
+        """Why a new run of `owner` would be refused now (a message for users), or None."""
+        with self._lock:
+            return self._refusal_locked(owner, exempt)
+
+    def _capped(self, owner: str | None, exempt: bool) -> bool:
+        return owner is not None and not exempt
+
+    def _may_start_locked(self, owner: str | None, run_id: str | None = None, extra: int = 0) -> bool:
+        if len(self._running) >= self.max_running:
+            return False
+        if self.running_per_owner is None or owner is None or (run_id is not None and run_id in self._exempt):
+            return True
+        return self._counts_locked(owner)[0] + extra < max(1, self.running_per_owner)
+
+    def _refusal_locked(self, owner: str | None, exempt: bool) -> str | None:
+        if len(self._running) >= self.max_running and len(self._queue) >= self.max_queued:
+            return (f"{len(self._running)} trainings are running and {len(self._queue)} are waiting, the most "
+                    "this server takes; try again when one has finished.")
+        if self._capped(owner, exempt):
+            running, queued = self._counts_locked(owner)
+            run_cap = max(1, self.running_per_owner) if self.running_per_owner is not None else None
+            queue_cap = self.queued_per_owner
+            would_run = self._may_start_locked(owner) if not exempt else True
+            if not would_run and queue_cap is not None and queued >= queue_cap:
+                return (f"You already have {running} training and {queued} waiting, the most one student may "
+                        f"have on this server ({run_cap} training, {queue_cap} waiting). Stop one, or let it "
+                        "finish, to start another.")
+        return None
+
+    def submit(self, runner: TrainingRunner, *, owner: str | None = None, exempt: bool = False) -> bool:
+        """Start `runner` now (True) or put it in line (False). Raises SchedulerFull when the line is
+        full, or when `owner` already has as many runs as the per-owner caps allow (unless `exempt`)."""
         with self._lock:
             if runner.run_id in self._running or any(r is runner for r in self._queue):
                 raise ValueError(f"run {runner.run_id} was already submitted")
-            if len(self._running) >= self.max_running and len(self._queue) >= self.max_queued:
-                raise SchedulerFull(
-                    f"{len(self._running)} trainings are running and {len(self._queue)} are waiting, the most "
-                    "this server takes; try again when one has finished.")
+            why = self._refusal_locked(owner, exempt)
+            if why:
+                raise SchedulerFull(why)
             runner.on_end.append(self._on_end)
-            if len(self._running) < self.max_running:
-                self._running[runner.run_id] = runner
+            self._owner[runner.run_id] = owner
+            if exempt:
+                self._exempt.add(runner.run_id)
+            if self._may_start_locked(owner, runner.run_id) and not self._queue_has_turn_locked(owner):
+                self._start_locked(runner)
                 start_now = True
             else:
                 self._queue.append(runner)
-                runner.mark_queued(len(self._queue))
                 start_now = False
+            self._mark_places_locked()
             self._rebalance_locked()
         if start_now:
             self._launch(runner)
         return start_now
+
+    def _queue_has_turn_locked(self, owner: str | None) -> bool:
+        """Someone already waiting who could take a free slot goes first (the slot is theirs)."""
+        return any(self._may_start_locked(self._owner.get(r.run_id), r.run_id) for r in self._queue
+                   if self._owner.get(r.run_id) != owner)
+
+    def _start_locked(self, runner: TrainingRunner) -> None:
+        self._running[runner.run_id] = runner
+        self._clock += 1
+        self._served[self._owner.get(runner.run_id)] = self._clock
+
+    def _fair_order_locked(self) -> list[TrainingRunner]:
+        """The waiting runs in the order they get slots: round-robin over owners, the owner served
+        longest ago (or never) first; each owner's runs in submission order."""
+        by_owner: dict[str | None, list[TrainingRunner]] = {}
+        for r in self._queue:
+            by_owner.setdefault(self._owner.get(r.run_id), []).append(r)
+        first_seen = {o: i for i, o in enumerate(by_owner)}
+        owners = sorted(by_owner, key=lambda o: (self._served.get(o, 0), first_seen[o]))
+        order: list[TrainingRunner] = []
+        for k in range(max((len(v) for v in by_owner.values()), default=0)):
+            order += [by_owner[o][k] for o in owners if k < len(by_owner[o])]
+        return order
+
+    def _mark_places_locked(self) -> None:
+        for i, r in enumerate(self._fair_order_locked(), 1):
+            r.mark_queued(i)
 
     def _launch(self, runner: TrainingRunner) -> None:
         if not runner.launch():  # stopped between admission and start: its on_end frees the slot
@@ -162,21 +250,44 @@ class Scheduler:
 
     def _on_end(self, runner: TrainingRunner) -> None:
         """A run is over: free its slot or its place in line, and start whoever is next."""
-        to_start: list[TrainingRunner] = []
         with self._lock:
             if self._running.get(runner.run_id) is runner:
                 del self._running[runner.run_id]
             else:
                 self._queue = deque(r for r in self._queue if r is not runner)
-            while len(self._running) < self.max_running and self._queue:
-                nxt = self._queue.popleft()
+            if runner.run_id not in self._running and not any(r.run_id == runner.run_id for r in self._queue):
+                self._owner.pop(runner.run_id, None)
+                self._exempt.discard(runner.run_id)
+            to_start = self._fill_slots_locked()
+        for r in to_start:
+            self._launch(r)
+
+    def _fill_slots_locked(self) -> list[TrainingRunner]:
+        to_start: list[TrainingRunner] = []
+        progress = True
+        while progress and len(self._running) < self.max_running and self._queue:
+            progress = False
+            for nxt in self._fair_order_locked():
                 if nxt.state in FINAL_STATES:  # stopped while waiting (its own on_end removes it too)
-                    continue
-                self._running[nxt.run_id] = nxt
-                to_start.append(nxt)
-            for i, r in enumerate(self._queue, 1):
-                r.mark_queued(i)
-            self._rebalance_locked()
+                    self._queue = deque(r for r in self._queue if r is not nxt)
+                    progress = True
+                    break
+                if self._may_start_locked(self._owner.get(nxt.run_id), nxt.run_id):
+                    self._queue = deque(r for r in self._queue if r is not nxt)
+                    self._start_locked(nxt)
+                    to_start.append(nxt)
+                    progress = True
+                    break
+        self._mark_places_locked()
+        self._rebalance_locked()
+        return to_start
+
+    def set_caps(self, running_per_owner: int | None, queued_per_owner: int | None) -> None:
+        """New per-owner caps (the teacher's view); runs they now allow start at once."""
+        with self._lock:
+            self.running_per_owner = None if running_per_owner is None else max(1, int(running_per_owner))
+            self.queued_per_owner = None if queued_per_owner is None else max(0, int(queued_per_owner))
+            to_start = self._fill_slots_locked()
         for r in to_start:
             self._launch(r)
 

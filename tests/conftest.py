@@ -44,3 +44,24 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+# Owners (gen_core.owners): every AppTest is the same test browser unless a test gives a session
+# another token; runs the tests create for a page to control are created as that browser.
+ME_TOKEN = "test-browser-token-aaaaaaaaaaaa"
+OTHER_TOKEN = "test-browser-token-bbbbbbbbbbbb"
+
+
+def me():
+    from gen_core.owners import Actor
+    return Actor.student(ME_TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def _test_browser_cookie(monkeypatch):
+    """The app reads this browser's owner token from its cookie; in AppTest there is none."""
+    import sys
+    if "streamlit" in sys.modules:  # (tests of the engine alone need not import the app)
+        from ui import identity
+        monkeypatch.setattr(identity, "_cookie_token", lambda: ME_TOKEN)
+    yield

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_config, wait_for
+from conftest import me, tiny_config, wait_for
 from gen_core.runner import FINAL_STATES, PAUSED, RUNNING, STOPPED
 from ui import state
 
@@ -212,7 +212,7 @@ def test_vae_preset_fills_the_settings(registry):
 # ---------------------------------------------------------------------------- explorer and compare
 
 def _finished_run(registry, model="mlp-vae", **kw):
-    rid = registry.create(tiny_config(model, **kw))
+    rid = registry.create(tiny_config(model, **kw), actor=me())
     assert registry.get(rid).join(JOIN_S)
     return rid
 
@@ -316,8 +316,9 @@ def test_compare_trains_a_matched_pair(registry):
     cfgs = [registry.get(r.run_id).config for r in runs]
     assert {(c.epochs, c.images_per_epoch, c.batch_size, c.seed, c.dataset) for c in cfgs} == {
         (1, 128, 64, 0, "mnist-mini")}
-    for r in runs:
-        assert registry.get(r.run_id).join(JOIN_S)
+    # (one student trains one run at a time by default: the VAE waits for the GAN's slot)
+    assert wait_for(lambda: all(registry.get(r.run_id).state in FINAL_STATES and registry.get(r.run_id).join(0)
+                                for r in runs), JOIN_S * 2)
     at.run()
     ok(at)
     assert len(at.image) == 4 and not errors(at)

@@ -26,7 +26,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import tiny_config, wait_for
+from conftest import me, tiny_config, wait_for
 from gen_core import persist
 from gen_core.runner import FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, STOPPED
 from gen_core.runs import RunRegistry
@@ -317,7 +317,7 @@ def texts(at, kind) -> list[str]:
 def test_the_page_shows_the_place_in_line(app_registry, mini_data):
     app_registry.scheduler.max_running = 1
     first = app_registry.create(tiny_config("mlp-gan", epochs=400), data=mini_data)
-    second = app_registry.create(tiny_config("mlp-gan", epochs=400), data=mini_data)
+    second = app_registry.create(tiny_config("mlp-gan", epochs=400), data=mini_data, actor=me())
     at = gan_page(second)
     assert any("1st in line" in t for t in texts(at, "info")), texts(at, "info")
     assert app_registry.watchers(second) == 1                    # the page touched it
@@ -344,7 +344,7 @@ def test_the_page_shows_why_a_run_failed_and_disk_warnings(app_registry, mini_da
 def test_resume_an_interrupted_run_from_the_page(app_registry, mini_data, tmp_path):
     # a run that a "dead server" left after 1 epoch of 3, in the app's runs folder
     old = RunRegistry(runs_dir=state.runs_dir())
-    rid = old.create(tiny_config("mlp-gan", epochs=3), data=mini_data, start=False)
+    rid = old.create(tiny_config("mlp-gan", epochs=3), data=mini_data, start=False, actor=me())
     runner = old.get(rid)
     runner.on_epoch_end.append(lambda trainer: runner.pause() if trainer.epoch == 1 else None)
     old.start(rid)

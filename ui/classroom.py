@@ -13,7 +13,7 @@ from gen_core.runner import INTERRUPTED, QUEUED, STOPPED, RunSnapshot
 from gen_core.runs import RunError, RunInfo
 from gen_core.scheduler import ordinal
 
-from . import state
+from . import identity, state
 
 # Redraw intervals of the live panel (seconds): a queued run only changes its place in line.
 LIVE_INTERVAL_S = 1.0
@@ -49,7 +49,7 @@ def resume_button(run_id: str, *, key: str, label: str = "Resume training") -> N
                  help="Continue from where it stopped (after a restart: from its last saved epoch). "
                       "It may wait in line for a free slot."):
         try:
-            state.registry().resume(run_id)
+            state.registry().resume(run_id, identity.actor())
         except (RunError, ConfigError) as e:
             st.error(str(e), icon=":material/error:")
             return
@@ -64,7 +64,7 @@ def run_notices(snap: RunSnapshot, *, key: str) -> None:
         st.info(queue_text(snap.queue_position, reg), icon=":material/hourglass_top:")
     for text in snap.warnings:
         st.warning(text, icon=":material/warning:")
-    if snap.state in (STOPPED, INTERRUPTED) and reg.resumable(snap.run_id):
+    if snap.state in (STOPPED, INTERRUPTED) and reg.resumable(snap.run_id) and state.mine(snap.run_id):
         if snap.state == INTERRUPTED:
             st.warning(f"This run was interrupted (the server stopped) after epoch {snap.epoch} of "
                        f"{snap.epochs}. Resume continues from its last saved epoch.", icon=":material/history:")
@@ -73,10 +73,18 @@ def run_notices(snap: RunSnapshot, *, key: str) -> None:
 
 def leave_line_button(runners, *, key: str) -> None:
     """For runs that are only waiting: a way out of the line (the page's own controls are not drawn)."""
+    runners = [r for r in runners if state.mine(r.run_id)]
+    if not runners:
+        st.caption(":material/visibility: Someone else's run, waiting for a slot (read-only).")
+        return
     if st.button("Leave the line", key=f"{key}_leave_{'_'.join(r.run_id for r in runners)}",
                  icon=":material/logout:", help="Cancel: the run never starts (its settings stay listed)."):
         for r in runners:
-            r.stop()
+            try:
+                state.registry().control(r.run_id, "dequeue", identity.actor())
+            except RunError as e:
+                st.error(str(e), icon=":material/lock:")
+                return
         st.rerun()
 
 
@@ -103,5 +111,5 @@ def sidebar_run_status(info: RunInfo, *, key: str) -> None:
         st.caption(f":material/history: Interrupted after epoch {info.epoch} of {info.epochs}")
     elif info.error and info.state == "failed":
         st.caption(f":material/error: Failed: {info.error}")
-    if info.resumable:
+    if info.resumable and state.mine(info.run_id):
         resume_button(info.run_id, key=key)

@@ -7,7 +7,7 @@ from gen_core.config import DATASET_NAMES
 from gen_core.data import DATASETS, dataset_status, load_dataset
 from gen_core.device import device_description
 
-from . import classroom, state
+from . import classroom, identity, state
 
 STATUS_TEXT = {"full": "full dataset on disk", "embedded": "embedded subset, always there",
                "missing": "not on disk: download, else the embedded subset"}
@@ -65,13 +65,14 @@ def device_picker() -> None:
 
 def run_picker(family: str | None) -> None:
     reg = state.registry()
-    runs = reg.list(family)
+    runs = reg.list(family, actor=identity.actor())
     what = {"gan": "GAN run", "vae": "VAE run"}.get(family, "Run")
     if not runs:
         st.caption(f"No {what[0].lower() + what[1:] if what == 'Run' else what}s yet.")
         return
     ids = [r.run_id for r in runs]
-    labels = {r.run_id: classroom.picker_label(r) for r in runs}
+    me = identity.me()
+    labels = {r.run_id: classroom.picker_label(r) + ("" if r.owner == me else f" · {r.owner_name}") for r in runs}
     current = state.focus(family)
     index = ids.index(current) if current in ids else None
     choice = st.selectbox(f"{what} in focus", ids, index=index, format_func=labels.get,
@@ -84,7 +85,9 @@ def run_picker(family: str | None) -> None:
     info = reg.info(shown) if shown else None
     if info is not None:
         state.touch(info.run_id)
-        st.caption(f"{info.model}, {info.epochs} epochs · id `{info.run_id}`")
+        whose = ("yours" if info.owner == me else f"{info.owner_name}'s (you are the teacher)"
+                 if state.mine(info.run_id) else f"{info.owner_name}'s, read-only")
+        st.caption(f"{info.model}, {info.epochs} epochs · id `{info.run_id}` · {whose}")
         classroom.sidebar_run_status(info, key=f"sidebar_resume_{info.run_id}")
 
 

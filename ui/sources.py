@@ -16,8 +16,13 @@ from gen_core.runs import ModelView, view_from_checkpoint
 from . import state
 
 REPO = Path(__file__).resolve().parents[1]
-# Shipped checkpoints, then the runs saved from this dashboard (runs/ is git-ignored).
-CHECKPOINT_DIRS = (REPO / "checkpoints", REPO / "runs")
+SHIPPED_DIR = REPO / "checkpoints"
+CHECKPOINT_DIRS: tuple | None = None   # tests set this; None: the two folders below
+
+
+def checkpoint_dirs() -> tuple[Path, ...]:
+    """Shipped checkpoints, then the ones saved from this dashboard (GEN_CORE_RUNS_DIR, git-ignored)."""
+    return CHECKPOINT_DIRS if CHECKPOINT_DIRS is not None else (SHIPPED_DIR, state.runs_dir())
 UPLOAD = "upload"
 UPLOADS = "uploaded_views"  # session key: {sha1: ModelView}
 UPLOAD_META = "uploaded_meta"  # session key: {sha1: checkpoint metadata dict}
@@ -33,7 +38,7 @@ except ImportError:  # pragma: no cover - only before checkpoints.py exists
 
 def checkpoint_files() -> list[Path]:
     files: list[Path] = []
-    for folder in CHECKPOINT_DIRS:
+    for folder in checkpoint_dirs():
         if folder.is_dir():
             files.extend(sorted(p for p in folder.glob("*.pt") if p.is_file()))
     return files
@@ -126,9 +131,14 @@ def shipped_scores(key: str | None) -> tuple[dict | None, dict | None]:
     return metrics, reference
 
 
-def run_options(family: str | None = None) -> dict[str, str]:
-    """Runs in the registry (a run still in its first epoch resolves to None until it has a model)."""
-    return {f"run:{info.run_id}": f"Run · {info.label} · {info.epochs} epochs" for info in state.registry().list(family)}
+def run_options(family: str | None = None, *, mine: bool = False) -> dict[str, str]:
+    """Runs this browser may see (a run still in its first epoch resolves to None until it has a model);
+    with `mine`, only its own (and, for the teacher, every run)."""
+    from . import identity
+    me = identity.me()
+    return {f"run:{info.run_id}": f"Run · {info.label} · {info.epochs} epochs"
+                                  + ("" if info.owner == me else f" · {info.owner_name}")
+            for info in state.registry().list(family, actor=identity.actor(), mine=mine)}
 
 
 def file_options() -> dict[str, str]:
@@ -160,6 +170,11 @@ def has_any_model() -> bool:
     return bool(run_options()) or bool(file_options())
 
 
+def _dataset_of(key: str) -> str | None:
+    view, _ = _file_view(Path(key[5:])) if key.startswith("file:") else (None, None)
+    return view.config.dataset if view else None
+
+
 def _family_of(key: str) -> str | None:
     if key.startswith("run:"):
         info = state.registry().info(key[4:])
@@ -182,7 +197,13 @@ def picker(label: str, *, key: str, family: str | None = None, default: str | No
     keys = list(options)
     current = st.session_state.get(key)
     if current not in keys:  # first visit, a run that is gone, or nothing to pick before
-        models = [k for k in keys if k != UPLOAD]
+        # Never open on someone else's run by itself (only through a link or a choice); among the
+        # checkpoint files, those of the sidebar's dataset first.
+        own = set(run_options(family, mine=True))
+        files = [k for k in keys if k.startswith("file:")]
+        files = [k for k in files if _dataset_of(k) == state.dataset()] + \
+                [k for k in files if _dataset_of(k) != state.dataset()]
+        models = [k for k in keys if k in own] + files
         ranked = ([default] if default in models else []) + \
                  [k for k in models if prefer_family and _family_of(k) == prefer_family] + models
         ranked = [k for k in ranked if k != avoid] + [k for k in ranked if k == avoid]

@@ -3,8 +3,10 @@
 Focus: each session remembers one run per family (the Train pages show "their" family's
 run) plus the last one focused (the explorer's default). The run id also goes into the
 URL (`?run=<id>`), so a refresh, or the same URL on another screen, re-attaches to it.
-A fresh session focuses nothing: in a classroom every student starts their own run
-(following someone else's would disable their Start button and offer them its Stop).
+A fresh session focuses nothing: in a classroom every student starts their own run. Only
+runs this browser may see (ui/identity, gen_core.owners: its own, the ones the teacher shows
+to the class, and — unless the teacher hides them — others' runs read-only) can be focused,
+by link or picker; only its own (or, for the teacher, any) can be controlled.
 
 The registry persists runs under `runs_dir()` (GEN_CORE_RUNS_DIR, default <repo>/runs/),
 so a server restart loses at most an epoch; pages `touch` the runs they show, so runs whose
@@ -20,6 +22,8 @@ import streamlit as st
 
 from gen_core.config import DATASET_NAMES
 from gen_core.runs import RunRegistry
+
+from . import identity
 
 REPO = Path(__file__).resolve().parents[1]
 SESSION_KEY = "_gen_core_session_id"
@@ -91,9 +95,14 @@ def focus(family: str | None = None) -> str | None:
     through its link (?run=<id>) or the sidebar's run picker, never by itself.
     """
     rid = st.session_state.get(FOCUS_ANY) if family is None else _focus_map().get(family)
-    if rid is not None and rid in registry():
+    if rid is not None and registry().may_view(rid, identity.actor()):
         return rid
     return None
+
+
+def mine(run_id: str | None) -> bool:
+    """May this browser control `run_id` (it started it, or it is the teacher's)?"""
+    return run_id is not None and registry().may_control(run_id, identity.actor())
 
 
 def set_focus(run_id: str | None, family: str | None = None) -> None:
@@ -103,7 +112,7 @@ def set_focus(run_id: str | None, family: str | None = None) -> None:
             _focus_map().pop(family, None)
         return
     info = registry().info(run_id)
-    if info is None:
+    if info is None or not registry().may_view(run_id, identity.actor()):
         return
     _focus_map()[info.family] = run_id
     st.session_state[FOCUS_ANY] = run_id
@@ -127,7 +136,7 @@ def sync_from_url() -> None:
     rid = st.query_params.get("run")
     if rid and rid != st.session_state.get(URL_SEEN):
         st.session_state[URL_SEEN] = rid
-        if rid in registry():
+        if registry().may_view(rid, identity.actor()):
             set_focus(rid)
 
 

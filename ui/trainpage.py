@@ -9,13 +9,13 @@ from gen_core.config import ConfigError, TrainConfig
 from gen_core.registry import get_model_spec
 from gen_core.runs import RunError
 
-from . import live, settings, state, timing
+from . import identity, live, settings, state, timing
 
 
 def start_run(cfg: TrainConfig) -> None:
     """Create and start a run, focus it (URL too) and redraw the page around it."""
     try:
-        run_id = state.registry().create(cfg)
+        run_id = state.registry().create(cfg, actor=identity.actor())
     except (ConfigError, RunError) as e:
         st.error(str(e))
         return
@@ -29,7 +29,7 @@ def train_page(family: str, *, draw_settings: Callable[[], None], build: Callabl
     run_id = state.focus(family)
     state.show_in_url(run_id)
     snap = reg.snapshot(run_id) if run_id else None
-    busy = snap is not None and snap.is_active
+    busy = snap is not None and snap.is_active and state.mine(run_id)   # (someone else's run: read-only)
 
     with st.expander("Settings", expanded=not busy, icon=":material/tune:"):
         draw_settings()

@@ -58,19 +58,41 @@ def state_badge(state: str) -> None:
     st.badge(label, color=color, icon=icon)
 
 
+def control(run_id: str, action: str) -> None:
+    """A control button's callback: the registry checks that this browser may act on the run."""
+    from gen_core.runs import RunError
+
+    from . import identity, state
+    try:
+        state.registry().control(run_id, action, identity.actor())
+    except RunError as e:
+        st.session_state["_control_error"] = str(e)
+
+
 def run_controls(runner: TrainingRunner, snap: RunSnapshot, *, key: str) -> None:
-    """Pause / Resume / Step / Stop for a run (each only enabled when it makes sense)."""
+    """Pause / Resume / Step / Stop for a run (each only enabled when it makes sense); read-only
+    for a run that belongs to someone else."""
+    from . import state as session
+    error = st.session_state.pop("_control_error", None)
+    if error:
+        st.error(error, icon=":material/lock:")
+    if not session.mine(snap.run_id):
+        from gen_core.owners import owner_name
+        st.caption(f":material/visibility: Watching {owner_name(session.registry().owner_of(snap.run_id))}'s run "
+                   "(read-only): only the student who started it, or the teacher, can control it.")
+        return
     state = snap.state
+    rid = snap.run_id
     cols = st.columns(4)
-    cols[0].button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=runner.pause,
+    cols[0].button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=control, args=(rid, "pause"),
                    disabled=state not in (RUNNING, STARTING), width="stretch",
                    help="Halt after the current optimiser step.")
-    cols[1].button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=runner.resume,
-                   disabled=state != PAUSED, width="stretch")
-    cols[2].button("Step", icon=":material/skip_next:", key=f"{key}_step", on_click=runner.step,
+    cols[1].button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=control,
+                   args=(rid, "resume"), disabled=state != PAUSED, width="stretch")
+    cols[2].button("Step", icon=":material/skip_next:", key=f"{key}_step", on_click=control, args=(rid, "step"),
                    disabled=state != PAUSED, width="stretch",
                    help="While paused: exactly one more optimiser step, then pause again.")
-    cols[3].button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=runner.stop,
+    cols[3].button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=control, args=(rid, "stop"),
                    disabled=not snap.is_active, width="stretch",
                    help="End the run for good (the model trained so far is kept).")
 
@@ -212,11 +234,13 @@ def save_panel(run_id: str, snap: RunSnapshot, *, key: str) -> None:
     if snap.is_active or snap.step == 0:
         return
     reg = state.registry()
-    folder = Path(__file__).resolve().parents[1] / "runs"
+    folder = state.runs_dir()   # GEN_CORE_RUNS_DIR (the explorer lists checkpoints saved there)
     name = f"{snap.config.model}_{run_id}.pt"
     cols = st.columns(2)
     with cols[0]:
-        if st.button("Save checkpoint to runs/", icon=":material/save:", key=f"{key}_save"):
+        if st.button(f"Save checkpoint to {folder.name}/", icon=":material/save:", key=f"{key}_save",
+                     disabled=not state.mine(run_id),
+                     help=f"Writes {name} into {folder} on the server (the run's owner or the teacher)."):
             try:
                 path = reg.save(run_id, folder / name)
                 st.toast(f"Saved {Path(path).name}", icon=":material/check:")
