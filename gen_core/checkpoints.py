@@ -65,6 +65,10 @@ DEFAULT_MAX_BYTES = 1 << 30
 # Browser uploads on a shared server: the same 64 MB as .streamlit/config.toml's transport cap
 # (every shipped or dashboard-trained model but dcgan-64 with optimiser state fits; weights-only does).
 UPLOAD_MAX_BYTES = 64 << 20
+# History records a file may carry: the Trainer keeps at most GEN_CORE_MAX_STEP_RECORDS (20,000)
+# step records plus one per epoch; a crafted file with millions costs seconds of parsing and GBs.
+MAX_HISTORY_RECORDS = 200_000
+MAX_HISTORY_CHARS = 32 << 20
 
 _SNAPSHOT_ARRAYS = ("samples", "originals", "reconstructions", "latent_map", "latent_means", "latent_labels")
 _SNAPSHOT_DTYPES = {"samples": torch.uint8, "originals": torch.uint8, "reconstructions": torch.uint8,
@@ -297,11 +301,65 @@ def _read_source(source, max_bytes: int) -> tuple[bytes, str | None]:
     raise _fail(f"cannot read a checkpoint from a {type(source).__name__}; give a path, bytes or a binary file.")
 
 
-def _torch_load(data: bytes) -> Any:
+def _check_archive(data: bytes, max_bytes: int) -> None:
+    """Before unpickling: every record stored (not compressed), their total size within the cap.
+
+    torch.save writes uncompressed records; a DEFLATE record is a crafted file, and a 1.7 MB one
+    can expand to 512 MiB inside torch.load. So the sizes are read from the zip directory and
+    checked before a byte is inflated."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise _fail(f"checkpoint is corrupt or not a PyTorch file: {e}") from None
+    if len(infos) > 10_000:
+        raise _fail(f"checkpoint has {len(infos):,} records; a gen_core checkpoint has a few hundred at most.")
+    total = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _fail(f"refused to load checkpoint: its record {info.filename[-60:]!r} is compressed, which "
+                        "torch.save never does (a crafted file?).")
+        total += info.file_size
+    if total > max_bytes:
+        raise _fail(f"checkpoint is too large: its records hold {total:,} bytes (the limit is {max_bytes:,}).")
+
+
+def _check_tensors(payload: Any, max_bytes: int) -> None:
+    """Every tensor owns the bytes it claims: contiguous, no zero strides, storage big enough; all
+    together no more than the file's size. (A 17 KB file can otherwise hold 8192×8192 "weights" as
+    zero-stride views of one number, which become 256 MB each as soon as they are copied.)"""
+    total = 0
+    stack, seen = [payload], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > 1_000_000:
+            raise _fail("checkpoint is damaged: it nests too many objects.")
+        if isinstance(item, torch.Tensor):
+            if item.layout != torch.strided or item.is_sparse:
+                raise _fail("refused to load checkpoint: it holds a sparse or non-strided tensor.")
+            nbytes = item.numel() * item.element_size()
+            if item.numel() > 1 and (not item.is_contiguous() or any(s == 0 for s in item.stride())):
+                raise _fail("refused to load checkpoint: it holds tensors that are views (zero or "
+                            "non-contiguous strides) rather than their own data (a crafted file?).")
+            if item.untyped_storage().nbytes() < nbytes + item.storage_offset() * item.element_size():
+                raise _fail("refused to load checkpoint: a tensor claims more data than its storage holds.")
+            total += nbytes
+            if total > max_bytes:
+                raise _fail(f"refused to load checkpoint: its tensors claim more than {max_bytes:,} bytes.")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(k for k in item if isinstance(k, torch.Tensor))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def _torch_load(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     if not data:
         raise _fail("checkpoint file is empty.")
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise _fail("not a gen_core checkpoint: the file is not a PyTorch zip archive (truncated or corrupt?).")
+    _check_archive(data, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -369,6 +427,10 @@ def _build_with_weights(cfg: TrainConfig, state: dict) -> nn.Module:
 
 def _history(text) -> History:
     _need(isinstance(text, str), "'history' must be a JSON string")
+    # Counted before parsing: json.loads of millions of records holds the GIL for seconds.
+    if len(text) > MAX_HISTORY_CHARS or text.count("{") > MAX_HISTORY_RECORDS + 1:
+        raise _fail(f"checkpoint history is too long (more than {MAX_HISTORY_RECORDS:,} records, or "
+                    f"{MAX_HISTORY_CHARS >> 20} MB of text); this dashboard writes far fewer.")
     try:
         data = json.loads(text)
     except ValueError:
@@ -402,17 +464,26 @@ def _snapshots(items) -> list[EpochSnapshot]:
 
 
 def load_checkpoint(source: str | os.PathLike | bytes | BinaryIO, *,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> Checkpoint:
+                    max_bytes: int = DEFAULT_MAX_BYTES, untrusted: bool = False) -> Checkpoint:
     """Load a checkpoint from a path, bytes or a binary file object. Safe for untrusted files.
 
-    Only `torch.load(..., weights_only=True)` touches the data, and it is checked field by
-    field; any problem raises `CheckpointError` with a one-line message.
+    Only `torch.load(..., weights_only=True)` touches the data, after the archive's records are
+    checked (stored, within `max_bytes`), and then it is checked field by field: tensors must own
+    their data, the history is bounded before it is parsed, the model is sized on the meta device
+    from the config before its weights are allocated. Any problem raises `CheckpointError` with a
+    one-line message. `untrusted` (uploads, files from elsewhere): the config's `data_root` and
+    `device` are dropped (a stranger's file must not pick server paths or devices) and metadata
+    keeps plain values only.
     """
     data, path = _read_source(source, max_bytes)
-    payload = _torch_load(data)
+    payload = _torch_load(data, max_bytes)
+    limit = len(data)
     del data
     try:
-        return _from_payload(payload, path)
+        _check_tensors(payload, limit)
+        ck = _from_payload(payload, path, untrusted=untrusted)
+        del payload
+        return ck
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 — a crafted file must never escape as anything else
@@ -424,7 +495,23 @@ def load_checkpoint_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     return load_checkpoint(bytes(data), max_bytes=max_bytes)
 
 
-def _from_payload(payload, path: str | None) -> Checkpoint:
+def _plain(value, depth: int = 0):
+    """Metadata as JSON-like values only (no tensors, bounded depth and size)."""
+    if depth > 6:
+        return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value[:10_000]
+    if isinstance(value, dict):
+        return {str(k)[:200]: _plain(v, depth + 1) for k, v in list(value.items())[:500]
+                if not isinstance(v, torch.Tensor)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in list(value)[:2000] if not isinstance(v, torch.Tensor)]
+    return None
+
+
+def _from_payload(payload, path: str | None, *, untrusted: bool = False) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _fail("not a gen_core checkpoint: the file has no gen_core format marker.")
     version = payload.get("version")
@@ -443,12 +530,14 @@ def _from_payload(payload, path: str | None) -> Checkpoint:
         raise _fail(f"checkpoint has an invalid config: {e}") from None
     except (ValueError, TypeError) as e:
         raise _fail(f"checkpoint has an unreadable config: {e}") from None
+    if untrusted:
+        config = config.replace(data_root=None, device="auto")
 
     model = _build_with_weights(config, payload.get("model"))
 
     metadata = payload.get("metadata", {})
     _need(isinstance(metadata, dict), "'metadata' must be a dict")
-    metadata = dict(metadata)
+    metadata = _plain(metadata)
     metadata.setdefault("model", config.model)
     metadata.setdefault("family", get_model_spec(config.model).family)
     metadata.setdefault("num_parameters", model.num_parameters())

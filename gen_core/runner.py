@@ -83,7 +83,9 @@ PUBLISH_INTERVAL = 0.2  # seconds between snapshot copies while training
 
 def failure_reason(exc: BaseException) -> str:
     """One line for users saying why a run crashed."""
-    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc):
+    text = str(exc)
+    if (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text
+            or "can't allocate memory" in text or "not enough memory" in text.lower()):
         detail = " ".join(str(exc).split())[:200]
         return ("ran out of memory" + (f" ({detail})" if detail else "") +
                 ": try a smaller model, a smaller batch size or fewer runs at once.")

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budget import check_budget, run_budget_mb
 from .checkpoints import CheckpointError, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
@@ -210,11 +211,14 @@ class RunRegistry:
                  max_queued: int | None = None, runs_dir: str | os.PathLike | None = None,
                  idle_timeout: float | None = None, keep_finished_s: float | None = None,
                  cores: int | None = None, reap_interval: float | None = None,
-                 executor: Executor | str | None = None, paused_release_s: float | None = None):
+                 executor: Executor | str | None = None, paused_release_s: float | None = None,
+                 max_run_mb: float | None = None):
         self.max_runs = max_runs
         self.executor, self.executor_problem = resolve_executor(executor)
         self.scheduler = Scheduler(max_running if max_running is not None else max_active,
                                    cores=cores, max_queued=max_queued)
+        # Memory per run (gen_core.budget): a config over it is refused before anything is built.
+        self.max_run_mb = max_run_mb if max_run_mb is not None else run_budget_mb(self.scheduler.max_running)
         self.paused_release_s = (paused_release_s if paused_release_s is not None
                                  else _env_seconds("GEN_CORE_PAUSED_RELEASE_S", DEFAULT_PAUSED_RELEASE_S))
         self.idle_timeout = (idle_timeout if idle_timeout is not None
@@ -375,6 +379,7 @@ class RunRegistry:
         """
         if not isinstance(config, TrainConfig):
             raise ConfigError("a run needs a TrainConfig.")
+        check_budget(config, self.max_run_mb)   # OverBudget (a ConfigError) before a byte is allocated
         if run_id is not None and not valid_run_id(run_id):
             raise RunError(f"a run id may hold letters, digits, '-' and '_' only (at most 64), got {run_id!r}.")
         if data is None:

@@ -24,8 +24,17 @@ def checkpoint_dirs() -> tuple[Path, ...]:
     """Shipped checkpoints, then the ones saved from this dashboard (GEN_CORE_RUNS_DIR, git-ignored)."""
     return CHECKPOINT_DIRS if CHECKPOINT_DIRS is not None else (SHIPPED_DIR, state.runs_dir())
 UPLOAD = "upload"
-UPLOADS = "uploaded_views"  # session key: {sha1: ModelView}
-UPLOAD_META = "uploaded_meta"  # session key: {sha1: checkpoint metadata dict}
+UPLOADS = "uploaded_digest"  # session key: the content hash of this session's upload (the model is shared)
+# Checkpoint files: a small summary per (path, mtime, size) for the pickers (up to 2,000 files, a few
+# hundred bytes each), and at most a few full models. So a page with 200 files in runs/ stats 200
+# files per render and loads none, instead of thrashing a 32-model cache (2.7-5.5 s per render).
+FILE_MODELS_CACHED = 6
+UPLOADS_CACHED = 4
+_SUMMARIES: dict = {}
+_SUMMARY_LOCK = __import__("threading").Lock()
+_UPLOAD_VIEWS: "OrderedDict[str, tuple]" = __import__("collections").OrderedDict()
+_UPLOAD_LOCK = __import__("threading").Lock()
+_UPLOAD_LOADING = __import__("threading").Lock()
 
 try:
     from gen_core.checkpoints import CheckpointError, load_checkpoint
@@ -51,24 +60,51 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-@st.cache_resource(max_entries=32, show_spinner="Loading checkpoint…")
-def _load_file(path: str, mtime: float) -> tuple[ModelView | None, str | None, dict]:
+@st.cache_resource(max_entries=FILE_MODELS_CACHED, show_spinner="Loading checkpoint…")
+def _load_file(path: str, mtime: float, size: int = 0) -> tuple[ModelView | None, str | None, dict]:
     """(view, None, metadata) or (None, why not, {}). Cached either way, so a bad file is read once per change."""
     if load_checkpoint is None:
         return None, "checkpoint loading is not available in this version.", {}
     try:
-        ck = load_checkpoint(path)
+        # Files in the runs folder may have come from anywhere: no data_root or device from them.
+        ck = load_checkpoint(path, untrusted=True)
     except CheckpointError as e:
         return None, str(e), {}
     view = view_from_checkpoint(ck, key=f"file:{path}#{mtime}", label=f"checkpoint {Path(path).name}")
     return view, None, dict(ck.metadata or {})
 
 
+def _stat_key(path: Path) -> tuple[str, float, int]:
+    st_ = path.stat()
+    return str(path), st_.st_mtime, st_.st_size
+
+
 def _file_entry(path: Path) -> tuple[ModelView | None, str | None, dict]:
     try:
-        return _load_file(str(path), path.stat().st_mtime)
+        return _load_file(*_stat_key(path))
     except OSError as e:
         return None, f"cannot read {path.name}: {e}", {}
+
+
+def _summary(path: Path) -> dict:
+    """{"ok", "error", "title", "latent", "family", "dataset"} of a file, read once per change."""
+    try:
+        key = _stat_key(path)
+    except OSError as e:
+        return {"ok": False, "error": f"cannot read {path.name}: {e}"}
+    with _SUMMARY_LOCK:
+        hit = _SUMMARIES.get(key)
+    if hit is not None:
+        return hit
+    view, error, _ = _file_entry(path)
+    summary = ({"ok": True, "error": None, "title": view.model_title, "latent": view.latent_dim,
+                "family": view.family, "dataset": view.config.dataset} if view is not None
+               else {"ok": False, "error": error})
+    with _SUMMARY_LOCK:
+        if len(_SUMMARIES) > 2000:
+            _SUMMARIES.clear()
+        _SUMMARIES[key] = summary
+    return summary
 
 
 def _file_view(path: Path) -> tuple[ModelView | None, str | None]:
@@ -76,18 +112,49 @@ def _file_view(path: Path) -> tuple[ModelView | None, str | None]:
     return view, error
 
 
-def _load_upload(data: bytes, name: str) -> tuple[str, ModelView]:
-    digest = hashlib.sha1(data).hexdigest()[:16]
-    uploads = st.session_state.setdefault(UPLOADS, {})
-    if digest not in uploads:
-        if load_checkpoint is None:
-            raise CheckpointError("checkpoint loading is not available in this version.")
-        from gen_core.checkpoints import UPLOAD_MAX_BYTES
-        ck = load_checkpoint(data, max_bytes=UPLOAD_MAX_BYTES)
-        uploads.clear()  # keep one upload per session: models can be large
-        uploads[digest] = view_from_checkpoint(ck, key=f"upload:{digest}", label=f"upload {name}")
-        st.session_state[UPLOAD_META] = {digest: dict(ck.metadata or {})}
-    return f"upload:{digest}", uploads[digest]
+def _shared_upload(digest: str, data: bytes | None, name: str) -> tuple[ModelView | None, str | None, dict] | None:
+    """One loaded model per *content*, shared by every session that uploads the same file (at most
+    UPLOADS_CACHED, least recently used out; refusals are remembered too). None: not loaded and no data."""
+    with _UPLOAD_LOCK:
+        hit = _UPLOAD_VIEWS.get(digest)
+        if hit is not None:
+            _UPLOAD_VIEWS.move_to_end(digest)
+            return hit
+    if data is None:
+        return None
+    from gen_core.checkpoints import UPLOAD_MAX_BYTES
+    with _UPLOAD_LOADING:  # one parse at a time: a class uploading together does not multiply the peak
+        with _UPLOAD_LOCK:
+            hit = _UPLOAD_VIEWS.get(digest)
+        if hit is None:
+            try:
+                ck = load_checkpoint(data, max_bytes=UPLOAD_MAX_BYTES, untrusted=True)
+                hit = (view_from_checkpoint(ck, key=f"upload:{digest}", label=f"upload {name}"), None,
+                       dict(ck.metadata or {}))
+                del ck
+            except CheckpointError as e:
+                hit = (None, str(e), {})
+    with _UPLOAD_LOCK:
+        _UPLOAD_VIEWS[digest] = hit
+        while len(_UPLOAD_VIEWS) > UPLOADS_CACHED:
+            _UPLOAD_VIEWS.popitem(last=False)
+    return hit
+
+
+def _load_upload(data: bytes, name: str, file_id: str | None = None) -> tuple[str, ModelView]:
+    if load_checkpoint is None:
+        raise CheckpointError("checkpoint loading is not available in this version.")
+    known = st.session_state.get("_upload_file")
+    if file_id is not None and known and known[0] == file_id:
+        digest = known[1]                      # (hashing 64 MB on every rerun would cost ~0.1 s)
+    else:
+        digest = hashlib.sha256(data).hexdigest()[:24]
+        st.session_state["_upload_file"] = (file_id, digest)
+    view, error, _ = _shared_upload(digest, data, name)
+    if error:
+        raise CheckpointError(error)
+    st.session_state[UPLOADS] = digest
+    return f"upload:{digest}", view
 
 
 def resolve(key: str | None) -> ModelView | None:
@@ -106,7 +173,8 @@ def resolve(key: str | None) -> ModelView | None:
             raise CheckpointError(error)
         return view
     if kind == "upload":
-        return st.session_state.get(UPLOADS, {}).get(ref)
+        hit = _shared_upload(ref, None, "") if st.session_state.get(UPLOADS) == ref else None
+        return hit[0] if hit else None
     return None
 
 
@@ -119,7 +187,8 @@ def metadata(key: str | None) -> dict:
         path = Path(ref)
         return _file_entry(path)[2] if path.is_file() else {}
     if kind == "upload":
-        return st.session_state.get(UPLOAD_META, {}).get(ref, {})
+        hit = _shared_upload(ref, None, "") if st.session_state.get(UPLOADS) == ref else None
+        return hit[2] if hit else {}
     return {}
 
 
@@ -145,9 +214,9 @@ def file_options() -> dict[str, str]:
     """Checkpoint files that load as gen_core models (other .pt files, e.g. evaluators, are skipped)."""
     out = {}
     for p in checkpoint_files():
-        view, _ = _file_view(p)
-        if view is not None:
-            out[f"file:{p}"] = f"Checkpoint · {_rel(p)} · {view.model_title}, latent {view.latent_dim}"
+        info = _summary(p)
+        if info["ok"]:
+            out[f"file:{p}"] = f"Checkpoint · {_rel(p)} · {info['title']}, latent {info['latent']}"
     return out
 
 
@@ -171,8 +240,7 @@ def has_any_model() -> bool:
 
 
 def _dataset_of(key: str) -> str | None:
-    view, _ = _file_view(Path(key[5:])) if key.startswith("file:") else (None, None)
-    return view.config.dataset if view else None
+    return _summary(Path(key[5:])).get("dataset") if key.startswith("file:") else None
 
 
 def _family_of(key: str) -> str | None:
@@ -180,8 +248,7 @@ def _family_of(key: str) -> str | None:
         info = state.registry().info(key[4:])
         return info.family if info else None
     if key.startswith("file:"):
-        view, _ = _file_view(Path(key[5:]))
-        return view.family if view else None
+        return _summary(Path(key[5:])).get("family")
     return None
 
 
@@ -216,7 +283,7 @@ def picker(label: str, *, key: str, family: str | None = None, default: str | No
     if upload is None:
         return None
     try:
-        source, _ = _load_upload(upload.getvalue(), upload.name)
+        source, _ = _load_upload(upload.getvalue(), upload.name, getattr(upload, "file_id", None))
     except CheckpointError as e:
         st.error(str(e))
         return None

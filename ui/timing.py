@@ -1,46 +1,53 @@
-"""Estimated time per epoch, shown before a run starts (gen_core.estimate), cached per speed-relevant config."""
+"""Estimated time and memory of a setting, shown before a run starts: from gen_core.budget's FLOP and
+memory model (the model is sized on the meta device; nothing is built or trained by the page)."""
 from __future__ import annotations
 
 import threading
 
 import streamlit as st
 
-from gen_core.config import TrainConfig
+from gen_core.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb, run_budget_mb
+from gen_core.config import ConfigError, TrainConfig
 from gen_core.data import load_dataset
-from gen_core.estimate import EpochEstimate, estimate_epoch, speed_key
+from gen_core.estimate import speed_key
 
 from . import state
 from .widgets import fmt_seconds
 
 SLOW_EPOCH_S = 60.0   # slower than this is hard to watch live
-_CACHE: dict[str, EpochEstimate] = {}   # process-wide: the same config times the same on this machine
+_CACHE: dict[str, tuple[TimeEstimate, MemoryEstimate]] = {}   # process-wide, bounded below
 _LOCK = threading.Lock()
-_TIMING = threading.Lock()
 
 
-def cached(cfg: TrainConfig) -> EpochEstimate | None:
+def _both(cfg: TrainConfig) -> tuple[TimeEstimate, MemoryEstimate]:
+    key = speed_key(cfg) + f"|{cfg.epochs}|{cfg.n_fixed}|{cfg.latent_map_size}"
     with _LOCK:
-        return _CACHE.get(speed_key(cfg))
-
-
-def estimate(cfg: TrainConfig) -> EpochEstimate:
-    key = speed_key(cfg)
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    n_train = None
+    if not cfg.images_per_epoch:
+        n_train = len(load_dataset(cfg.dataset, None).train_images)
+    both = (estimate_time(cfg, n_train), estimate_memory(cfg))
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    # One timing at a time, process-wide: a class opening the page together would otherwise time the
-    # same config twenty times at once (each slowing the others and skewing its own figure).
-    with _TIMING:
-        with _LOCK:
-            if key in _CACHE:
-                return _CACHE[key]
-        est = estimate_epoch(cfg, load_dataset(cfg.dataset, cfg.data_root))
-        with _LOCK:
-            _CACHE[key] = est
-    return est
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        _CACHE[key] = both
+    return both
 
 
-def suggestion(cfg: TrainConfig, est: EpochEstimate) -> str:
+def cached(cfg: TrainConfig) -> TimeEstimate | None:
+    """The time estimate (cheap: no model is built); None when the setting cannot be sized."""
+    try:
+        return _both(cfg)[0]
+    except ConfigError:
+        return None
+
+
+estimate = cached
+
+
+def suggestion(cfg: TrainConfig, est: TimeEstimate) -> str:
     tips = []
     if cfg.model == "dcgan-64":
         tips.append("DCGAN 28×28 instead of 64×64")
@@ -53,25 +60,18 @@ def suggestion(cfg: TrainConfig, est: EpochEstimate) -> str:
 
 
 def show(cfg: TrainConfig) -> None:
-    """'≈ 4.2 s per epoch on CPU (…)', timing a few steps the first time; a warning when slow."""
-    est = cached(cfg)
-    if est is None:
-        if any(r.is_active for r in state.registry().list()):
-            st.caption("Time per epoch: estimated when no run is training (timing now would slow it down).")
-            return
-        if _TIMING.locked():  # another page is timing a setting right now: do not queue behind it
-            st.caption("Time per epoch: being measured for another page; it shows on the next change.")
-            return
-        try:
-            with st.spinner("Timing a few training steps on this device…"):
-                est = estimate(cfg)
-        except Exception as e:  # noqa: BLE001 — the estimate is advice; never break the page for it
-            st.caption(f"Could not time this setting: {e}")
-            return
+    """'≈ 4.2 s per epoch on CPU (…), needs ≈ 40 MB'; a warning when slow."""
+    try:
+        est, mem = _both(cfg)
+    except ConfigError as e:
+        st.caption(f"Could not size this setting: {e}")
+        return
     total = est.seconds_per_epoch * cfg.epochs
-    text = (f"≈ **{fmt_seconds(est.seconds_per_epoch)} per epoch** on {est.device} "
+    gpu = "" if est.device.startswith("CPU") else " (an upper bound: the model is calibrated on the CPU)"
+    text = (f"≈ **{fmt_seconds(est.seconds_per_epoch)} per epoch** on {est.device}{gpu} "
             f"({est.steps_per_epoch:,} steps × {est.seconds_per_step * 1000:,.0f} ms), "
-            f"≈ {fmt_seconds(total)} for {cfg.epochs} epochs.")
+            f"≈ {fmt_seconds(total)} for {cfg.epochs} epochs; needs ≈ {fmt_mb(mem.total_bytes)} of memory "
+            f"(a run may use {fmt_mb(state.registry().max_run_mb * 2**20)}).")
     if est.seconds_per_epoch > SLOW_EPOCH_S:
         st.warning(f"{text} That is slow to watch live: try {suggestion(cfg, est)}.", icon=":material/speed:")
     else:

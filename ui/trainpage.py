@@ -5,6 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
+from gen_core.budget import check_budget
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.registry import get_model_spec
 from gen_core.runs import RunError
@@ -36,8 +37,11 @@ def train_page(family: str, *, draw_settings: Callable[[], None], build: Callabl
     cfg = None
     try:
         cfg = build(dataset=state.dataset(), device=state.device())
+        # Sized on the meta device: a setting over the per-run memory budget never gets a Start button.
+        check_budget(cfg, reg.max_run_mb)
     except ConfigError as e:
         st.error(str(e), icon=":material/error:")
+        cfg = None
 
     left, right = st.columns([1, 4], vertical_alignment="center")
     with left:
