@@ -53,7 +53,7 @@ from .data import ImageData
 from .imaging import make_grid, to_uint8
 from .registry import get_model_spec
 from .tricks import build_model_for
-from .sampling import sample
+from .sampling import decode, sample
 from .training import EpochSnapshot, History, Trainer
 
 log = logging.getLogger("gen_core")
@@ -672,6 +672,15 @@ def sample_grid(checkpoint_or_model: Checkpoint | nn.Module, n: int = 64, seed: 
     return make_grid(to_uint8(sample(model, n, seed)), nrow=nrow)
 
 
+def sample_array(checkpoint_or_model: Checkpoint | nn.Module, n: int = 2000, seed: int = 0) -> np.ndarray:
+    """n samples from z ~ N(0, I) (reproducible per seed) as uint8 (n, C, H, W), decoded in batches."""
+    model = checkpoint_or_model.model if isinstance(checkpoint_or_model, Checkpoint) else checkpoint_or_model
+    if not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1_000_000):
+        raise ConfigError(f"n must be a whole number between 1 and 1,000,000, got {n!r}.")
+    z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return np.concatenate([to_uint8(decode(model, chunk)) for chunk in z.split(500)])
+
+
 __all__ = ["Checkpoint", "CheckpointError", "FORMAT", "VERSION", "DEFAULT_MAX_BYTES", "UPLOAD_MAX_BYTES",
            "checkpoint_payload",
-           "save_checkpoint", "atomic_torch_save", "load_checkpoint", "load_checkpoint_bytes", "resume_trainer", "sample_grid"]
+           "save_checkpoint", "atomic_torch_save", "load_checkpoint", "load_checkpoint_bytes", "resume_trainer", "sample_grid", "sample_array"]

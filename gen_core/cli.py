@@ -39,6 +39,7 @@ from .training import Trainer
 
 PROG = "python -m gen_core"
 POLL_SECONDS = 0.2
+MAX_NPY_SAMPLES = 100_000  # 100k × 784 bytes ≈ 78 MB for 28×28 grey images
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CHOICES = {"model": tuple(MODELS), "dataset": DATASET_NAMES, "gan_loss": GAN_LOSS_NAMES,
            "recon_loss": RECON_LOSS_NAMES}
@@ -209,6 +210,9 @@ def _add_train_parser(sub) -> argparse.ArgumentParser:
                    help="write into --out even if it already holds a checkpoint.pt (files are overwritten)")
     o.add_argument("--scale", type=_parse_int, default=2, metavar="N",
                    help="enlarge the PNG grids N times, nearest neighbour (default: 2)")
+    o.add_argument("--max-seconds", type=_parse_float, default=None, metavar="S", dest="max_seconds",
+                   help="stop after S seconds of wall-clock training and save (e.g. 60: 'train for one "
+                        "minute' in class); the run can be continued with --resume")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -221,14 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = _add_train_parser(sub)
 
-    s = sub.add_parser("sample", help="write a grid of samples from a checkpoint as a PNG",
+    s = sub.add_parser("sample", help="write samples from a checkpoint as a PNG grid or a .npy array",
                        usage=f"{PROG} sample CHECKPOINT [options]", allow_abbrev=False,
                        description="Decode n latent vectors z ~ N(0, I) with a saved model and write them as "
-                                   "one PNG grid. The same seed always gives the same images.")
+                                   "one PNG grid, or, when --out ends in .npy, as a uint8 array of shape "
+                                   "(N, C, H, W) that any tool can score. The same seed always gives the "
+                                   "same images.")
     s.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint.pt written by 'train'")
-    s.add_argument("--n", type=_parse_int, default=64, metavar="N", help="number of samples, 1-1024 (default: 64)")
+    s.add_argument("--n", type=_parse_int, default=64, metavar="N",
+                   help=f"number of samples: 1-1,024 for a PNG, 1-{MAX_NPY_SAMPLES:,} for .npy (default: 64)")
     s.add_argument("--seed", type=_parse_int, default=0, metavar="N", help="noise seed (default: 0)")
-    s.add_argument("--out", default="grid.png", metavar="PNG", help="output PNG file (default: grid.png)")
+    s.add_argument("--out", default="grid.png", metavar="PNG|NPY",
+                   help="output file: .png for a grid, .npy for the raw uint8 samples (default: grid.png)")
     s.add_argument("--scale", type=_parse_int, default=2, metavar="N",
                    help="enlarge N times, nearest neighbour (default: 2)")
     s.add_argument("--nrow", type=_parse_int, default=None, metavar="N",
@@ -443,16 +451,26 @@ def _postfix(snap, metrics: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
-def _run_with_progress(runner: TrainingRunner, trainer: Trainer, quiet: bool) -> bool:
-    """Poll the runner until it ends, drawing a tqdm bar. Returns True when Ctrl-C stopped it."""
+def _run_with_progress(runner: TrainingRunner, trainer: Trainer, quiet: bool,
+                       max_seconds: float | None = None) -> bool:
+    """Poll the runner until it ends, drawing a tqdm bar. Returns True when Ctrl-C stopped it.
+
+    With `max_seconds`, asks the runner to stop once that much wall-clock time has passed since
+    the start; it stops after the step in progress and the caller saves as for any stop.
+    """
     from tqdm import tqdm
 
     metrics = trainer.objective.step_metrics
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", disable=quiet,
                file=sys.stderr, dynamic_ncols=True, mininterval=POLL_SECONDS)
     interrupted = False
+    started = time.monotonic()
+    time_up = False
     try:
         while True:
+            if max_seconds is not None and not time_up and time.monotonic() - started >= max_seconds:
+                time_up = True
+                runner.stop()
             snap = runner.snapshot()
             if snap.step > bar.n:
                 bar.set_postfix_str(_postfix(snap, metrics), refresh=False)
@@ -519,6 +537,8 @@ def _summary(trainer: Trainer, state: str, out: Path, writer: RunWriter, error: 
 def cmd_train(args, parser: argparse.ArgumentParser) -> int:
     if args.scale < 1 or args.scale > 16:
         return _error("--scale must be between 1 and 16.", parser)
+    if args.max_seconds is not None and not (math.isfinite(args.max_seconds) and args.max_seconds > 0):
+        return _error(f"--max-seconds must be a positive number of seconds, got {args.max_seconds:g}.", parser)
     try:
         config, build, out, info = _prepare_run(args)
     except (UsageError, ConfigError, CheckpointError) as e:
@@ -559,7 +579,7 @@ def cmd_train(args, parser: argparse.ArgumentParser) -> int:
     print(f"{head} Data: {trainer.data.message.rstrip('.')}. Output: {out}", flush=True)
 
     try:
-        interrupted = _run_with_progress(runner, trainer, args.quiet)
+        interrupted = _run_with_progress(runner, trainer, args.quiet, args.max_seconds)
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         print("Interrupted again: quitting without saving; the last epoch's checkpoint is kept.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -575,6 +595,8 @@ def cmd_train(args, parser: argparse.ArgumentParser) -> int:
     except OSError as e:
         print(f"error: could not write the run's files: {e}", file=sys.stderr)
         return EXIT_FAILED
+    if state == STOPPED and not interrupted and args.max_seconds is not None:
+        print(f"Time is up (--max-seconds {args.max_seconds:g}): stopped and saved.", flush=True)
     print(_summary(trainer, state, out, writer, error), flush=True)
     if state == FAILED:
         print(f"error: {error}", file=sys.stderr)
@@ -586,7 +608,35 @@ def cmd_train(args, parser: argparse.ArgumentParser) -> int:
 # sample, list-models
 # ---------------------------------------------------------------------------
 
+def _sample_npy(args, parser: argparse.ArgumentParser) -> int:
+    """--out x.npy: the samples themselves, uint8 (N, C, H, W), for scoring with other tools."""
+    import numpy as np
+    from .checkpoints import sample_array
+    if not 1 <= args.n <= MAX_NPY_SAMPLES:
+        return _error(f"--n must be between 1 and {MAX_NPY_SAMPLES:,} for a .npy file, got {args.n:,}.", parser)
+    try:
+        ck = load_checkpoint(args.checkpoint)
+        images = sample_array(ck, n=args.n, seed=args.seed)
+    except (CheckpointError, ConfigError) as e:
+        return _error(str(e), parser)
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, images)
+        tmp.replace(out)
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Wrote {out}: {images.shape[0]} samples as uint8 {tuple(images.shape)} (seed {args.seed}) "
+          f"from {ck.summary()}.")
+    return EXIT_OK
+
+
 def cmd_sample(args, parser: argparse.ArgumentParser) -> int:
+    if str(args.out).lower().endswith(".npy"):
+        return _sample_npy(args, parser)
     if not 1 <= args.scale <= 16:
         return _error("--scale must be between 1 and 16.", parser)
     if args.nrow is not None and not 1 <= args.nrow <= 1024:

@@ -107,6 +107,9 @@ class MLPGANConfig:
         _check_int("channels", self.channels, 1, 3)
 
 
+DCGAN_UPSAMPLE = ("convtranspose", "nearest")
+
+
 @dataclass
 class DCGANConfig:
     """Deep convolutional GAN (Radford et al. 2016). 28×28 CPU-sized or 64×64 paper-sized."""
@@ -116,9 +119,14 @@ class DCGANConfig:
     image_size: int = field(default=28, metadata={"help": "28 (two up-samplings from 7×7) or 64 (paper, four from 4×4)"})
     channels: int = field(default=1, metadata={"help": "image channels"})
     leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope in D"})
+    upsample: str = field(default="convtranspose", metadata={
+        "help": "how G doubles the side: convtranspose (the paper's 4×4 stride-2 transposed conv) or "
+                "nearest (nearest-neighbour upsampling + 3×3 conv, Odena et al. 2016: no checkerboard "
+                "artefacts, and faster on CPUs for the 1-channel output layer)"})
 
     def __post_init__(self):
         _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_choice("upsample", self.upsample, DCGAN_UPSAMPLE)
         _check_int("g_width", self.g_width, 4, 512)
         _check_int("d_width", self.d_width, 4, 512)
         _check_choice("image_size", self.image_size, (28, 64))

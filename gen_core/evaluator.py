@@ -96,6 +96,26 @@ def accuracy(model: Evaluator, images_u8: torch.Tensor, labels: torch.Tensor, ba
     return correct / len(labels)
 
 
+@torch.no_grad()
+def classifier_scores(model: Evaluator, images: torch.Tensor, threshold: float = 0.9,
+                      batch_size: int = 500) -> dict:
+    """How a classifier reads generated images in [0, 1], (N, 1, S, S).
+
+    confident: fraction read with max softmax ≥ threshold (real MNIST test digits: ≈ 0.99);
+    entropy:   entropy of the predicted-class histogram / log(classes) (1 = every class equally);
+    missing:   classes under 1% of the samples (0 for a model that draws every class);
+    histogram: the predicted-class fractions.
+    """
+    model.eval()
+    probs = torch.cat([model(c).softmax(1) for c in images.split(batch_size)])
+    classes = probs.shape[1]
+    hist = torch.bincount(probs.argmax(1), minlength=classes).double() / len(probs)
+    nz = hist[hist > 0]
+    entropy = float(-(nz * nz.log()).sum() / torch.log(torch.tensor(float(classes), dtype=torch.float64)))
+    return {"confident": float((probs.max(1).values >= threshold).float().mean()), "entropy": entropy,
+            "missing": int((hist < 0.01).sum()), "histogram": hist.tolist()}
+
+
 def train_evaluator(dataset: str, data_root: str | None = None, epochs: int = 4, batch_size: int = 128,
                     lr: float = 1e-3, seed: int = 0, log=print) -> tuple[Evaluator, dict]:
     """Train on the full training split with small random shifts; report test accuracy."""

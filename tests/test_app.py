@@ -18,7 +18,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
 JOIN_S = 60
 
-TINY_GAN = dict(gan_g_hidden="32", gan_d_hidden="32", gan_ipe=128, gan_batch=64, gan_epochs=2)
+TINY_GAN = dict(gan_model="mlp-gan", gan_latent=2, gan_g_hidden="32", gan_d_hidden="32", gan_ipe=128, gan_batch=64,
+                gan_epochs=2)
 TINY_VAE = dict(vae_hidden="32", vae_ipe=128, vae_batch=64, vae_epochs=2)
 
 

@@ -62,6 +62,10 @@ def test_preset_model_generates_images(name, built):
 def test_preset_metadata(name):
     preset = PRESETS[name]
     assert preset.name == name
+    assert preset.title.strip() and preset.note.strip()
+    if name.startswith("default-"):  # this project's recipes, not a report's
+        assert "This project's default" in preset.source
+        return
     seed = name[len("seed"):len("seed") + 3]
     assert name.startswith("seed") and seed.isdigit()
     assert preset.source.strip() and f"Seed report {seed}" in preset.source

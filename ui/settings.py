@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from gen_core.config import GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
+from gen_core.config import DCGAN_UPSAMPLE, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
 from gen_core.losses import GAN_LOSSES
 from gen_core.registry import get_model_spec
 from gen_core.tricks import EXPLAIN as TRICKS
@@ -27,7 +27,8 @@ GAN_MODELS = {"mlp-gan": "Linear GAN", "dcgan": "DCGAN 28×28", "dcgan-64": "DCG
 VAE_MODELS = {"mlp-vae": "MLP VAE", "conv-vae": "Conv VAE"}
 CUSTOM = "custom"
 
-# A live demo wants epochs of seconds, not minutes: a fixed subset of images per epoch.
+# A live demo wants epochs of seconds, not minutes: a fixed subset of images per epoch
+# (models without a default recipe in gen_core.presets use these).
 DEMO_IMAGES_PER_EPOCH = 6400
 DEMO_EPOCHS = 10
 
@@ -86,7 +87,7 @@ def _model_values(model: str, mc) -> dict[str, Any]:
         v.update(g_hidden=widths_text(mc.g_hidden), d_hidden=widths_text(mc.d_hidden), dropout=float(mc.dropout),
                  batch_norm=bool(mc.batch_norm), leaky=float(mc.leaky_slope))
     elif model in ("dcgan", "dcgan-64"):
-        v.update(g_width=mc.g_width, d_width=mc.d_width)
+        v.update(g_width=mc.g_width, d_width=mc.d_width, upsample=getattr(mc, "upsample", "convtranspose"))
     elif model == "mlp-vae":
         v.update(hidden=widths_text(mc.hidden))
     elif model == "conv-vae":
@@ -95,7 +96,18 @@ def _model_values(model: str, mc) -> dict[str, Any]:
 
 
 def _default_config(model: str) -> TrainConfig:
+    """What choosing `model` fills in: its fast-learning default recipe (gen_core.presets) when it has
+    one, otherwise its config defaults at the demo's epoch size."""
+    recipe = _presets.model_default(model) if _presets is not None else None
+    if recipe is not None:
+        return recipe.to_config()
     return TrainConfig(model=model, epochs=DEMO_EPOCHS, images_per_epoch=DEMO_IMAGES_PER_EPOCH)
+
+
+def _page_default_model(family: str) -> str:
+    if _presets is not None:
+        return _presets.default_preset(family).model
+    return next(iter(GAN_MODELS if family == "gan" else VAE_MODELS))
 
 
 def _set_values(prefix: str, values: dict[str, Any], *, only_missing: bool = False) -> None:
@@ -108,13 +120,13 @@ def _set_values(prefix: str, values: dict[str, Any], *, only_missing: bool = Fal
 
 
 def init(prefix: str, family: str) -> None:
-    """First visit: every widget gets the demo defaults of the family's first model."""
-    first = next(iter(GAN_MODELS if family == "gan" else VAE_MODELS))
+    """First visit: every widget gets the page's default recipe (gen_core.presets.PAGE_DEFAULTS)."""
+    first = _page_default_model(family)
     _set_values(prefix, _values_from_config(_default_config(first)), only_missing=True)
     for model in (GAN_MODELS if family == "gan" else VAE_MODELS):
         # values for fields only some models show (kept per model family of widgets)
-        _set_values(prefix, _model_values(model, get_model_spec(model).default_config()), only_missing=True)
-    st.session_state.setdefault(_k(prefix, "preset"), CUSTOM)
+        _set_values(prefix, _model_values(model, _default_config(model).model_config), only_missing=True)
+    st.session_state.setdefault(_k(prefix, "preset"), _presets.PAGE_DEFAULTS[family] if _presets else CUSTOM)
     # Not part of _values_from_config: choosing a preset or a model keeps the scoring choice.
     st.session_state.setdefault(_k(prefix, "metrics_every"), 0)
     st.session_state.setdefault(_k(prefix, "metrics_n"), DEFAULT_QUALITY_SAMPLES)
@@ -122,6 +134,11 @@ def init(prefix: str, family: str) -> None:
 
 def _on_model_change(prefix: str) -> None:
     model = st.session_state[_k(prefix, "model")]
+    recipe = _presets.model_default(model) if _presets is not None else None
+    if recipe is not None:  # the model's whole recipe: its learning rates and batch belong to it
+        _set_values(prefix, _values_from_config(recipe.to_config()))
+        st.session_state[_k(prefix, "preset")] = recipe.name
+        return
     _set_values(prefix, _model_values(model, get_model_spec(model).default_config()))
     st.session_state[_k(prefix, "preset")] = CUSTOM
 
@@ -151,7 +168,8 @@ def _on_preset_change(prefix: str) -> None:
     except ConfigError:
         return
     values = _values_from_config(cfg)
-    values.pop("ipe", None)  # keep the demo's images per epoch (the reports used whole epochs)
+    if "images_per_epoch" not in preset.train_overrides:
+        values.pop("ipe", None)  # keep the demo's images per epoch (the reports used whole epochs)
     _set_values(prefix, values)
     if "dataset" in preset.train_overrides:
         st.session_state["dataset"] = preset.train_overrides["dataset"]
@@ -170,9 +188,10 @@ def _preset_picker(prefix: str, family: str) -> None:
     titles[CUSTOM] = "Custom settings"
     if st.session_state.get(_k(prefix, "preset")) not in names:
         st.session_state[_k(prefix, "preset")] = CUSTOM
-    st.selectbox("Preset from the seed reports", names, format_func=titles.get, key=_k(prefix, "preset"),
+    st.selectbox("Preset (this project's defaults and the seed reports)", names, format_func=titles.get, key=_k(prefix, "preset"),
                  on_change=_on_preset_change, args=(prefix,), **PERSIST,
-                 help="Fills in every setting a course report gives. Images per epoch stays at the "
+                 help="Fills in every setting of a recipe: the fast-learning defaults, or what a course report "
+                      "gives. For the reports, images per epoch stays at the "
                       "demo's value (0 = the whole dataset, as the reports trained).")
     preset = _preset(st.session_state[_k(prefix, "preset")])
     if preset is not None:
@@ -247,6 +266,12 @@ def gan_settings(prefix: str = "gan") -> None:
         else:
             c[0].number_input("G feature maps (ngf)", 4, 512, step=8, key=_k(prefix, "g_width"), **PERSIST)
             c[1].number_input("D feature maps (ndf)", 4, 512, step=8, key=_k(prefix, "d_width"), **PERSIST)
+            c[2].selectbox("G up-sampling", DCGAN_UPSAMPLE, key=_k(prefix, "upsample"), **PERSIST,
+                           format_func={"convtranspose": "transposed conv (paper)",
+                                        "nearest": "nearest + 3×3 conv"}.get,
+                           help="How G doubles the image side: the paper's 4×4 stride-2 transposed convolution, "
+                                "or nearest-neighbour upsampling then a 3×3 convolution (Odena et al. 2016: "
+                                "no checkerboard artefacts).")
         c = st.columns(4)
         if model == "mlp-gan":
             c[0].number_input("LeakyReLU slope", 0.0, 1.0, step=0.01, format="%.2f", key=_k(prefix, "leaky"),
@@ -317,7 +342,8 @@ def gan_config(prefix: str = "gan", *, dataset: str, device: str = "auto") -> Tr
                          dropout=float(_get(prefix, "dropout")), batch_norm=bool(_get(prefix, "batch_norm")),
                          leaky_slope=float(_get(prefix, "leaky")))
     else:
-        overrides.update(g_width=int(_get(prefix, "g_width")), d_width=int(_get(prefix, "d_width")))
+        overrides.update(g_width=int(_get(prefix, "g_width")), d_width=int(_get(prefix, "d_width")),
+                         upsample=st.session_state.get(_k(prefix, "upsample"), "convtranspose"))
     model_config = dataclasses.replace(spec.default_config(), **overrides)
     ipe = int(_get(prefix, "ipe"))
     return TrainConfig(model=model, model_config=model_config, dataset=dataset, device=device,

@@ -22,6 +22,21 @@ def _plan(image_size: int) -> tuple[int, list[int]]:
     return (7, [2, 1]) if image_size == 28 else (4, [8, 4, 2, 1])
 
 
+def _conv_transpose(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]  # the paper's fractionally-strided conv
+
+
+def _nearest_conv(c_in: int, c_out: int) -> list[nn.Module]:
+    # Odena, Dumoulin & Olah 2016 ("Deconvolution and Checkerboard Artifacts"): resize, then convolve.
+    # Why here too: on CPUs the 1-channel 4×4 stride-2 ConvTranspose output layer and its backward
+    # are a slow path (memory-format copies around a GEMM with one output column); a plain 3×3
+    # convolution after a nearest-neighbour upsample runs on the fast direct-conv kernels.
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+
+
+_UPSAMPLERS = {"convtranspose": _conv_transpose, "nearest": _nearest_conv}
+
+
 class DCGenerator(nn.Module):
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
@@ -31,9 +46,10 @@ class DCGenerator(nn.Module):
         # Project z to the smallest feature map with one transposed conv (a 1×1 → side×side "dense" layer).
         layers: list[nn.Module] = [nn.ConvTranspose2d(cfg.latent_dim, w[0], side, 1, 0, bias=False),
                                    nn.BatchNorm2d(w[0]), nn.ReLU(True)]
+        up = _UPSAMPLERS[cfg.upsample]
         for w_in, w_out in zip(w[:-1], w[1:]):  # each doubles the side
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(w[-1], cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += [*up(w_in, w_out), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [*up(w[-1], cfg.channels), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) → (B, C, S, S)
