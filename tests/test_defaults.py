@@ -2,6 +2,8 @@
 CLI's --max-seconds and .npy samples, and the new defaults beating the old ones on a budget."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,8 @@ from gen_core.metrics import generate
 from gen_core.presets import MODEL_DEFAULTS, PAGE_DEFAULTS, default_preset, get_preset, model_default
 from gen_core.sampling import sample
 from gen_core.training import Trainer
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def test_every_page_default_and_model_default_is_a_valid_preset():
@@ -33,7 +37,7 @@ def test_every_page_default_and_model_default_is_a_valid_preset():
 def test_the_train_pages_open_on_the_cli_preset(family):
     from streamlit.testing.v1 import AppTest
     from ui import settings
-    at = AppTest.from_file("app.py", default_timeout=60)
+    at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params["dataset"] = "mnist-mini"
     at.run()
     at.switch_page(f"app_pages/train_{family}.py")
@@ -85,8 +89,9 @@ def _score(cfg: TrainConfig, steps: int) -> dict:
 
 def test_new_gan_default_beats_the_old_one_on_a_tiny_budget():
     # The old page default: the 2-D linear GAN at its config defaults, 6,400 images per epoch.
-    old = _score(TrainConfig(model="mlp-gan", epochs=10, images_per_epoch=6400), 150)
-    new = _score(default_preset("gan").to_config(), 150)
-    # After 150 steps the old one draws one blob (a single class); the new one already spreads out.
+    old = _score(TrainConfig(model="mlp-gan", epochs=10, images_per_epoch=6400), 300)
+    new = _score(default_preset("gan").to_config(), 300)
+    # After 300 steps the old one still draws one blob (measured: 8 of 10 classes missing, entropy
+    # 0.05); the new one already spreads over the classes.
     assert new["entropy"] > old["entropy"] + 0.2
     assert new["missing"] < old["missing"]
