@@ -46,6 +46,7 @@ VALID_MODEL = {
     "dropout": st.floats(min_value=0.0, max_value=0.9), "batch_norm": st.booleans(),
     "leaky_slope": st.floats(min_value=0.0, max_value=1.0),
     "image_size": st.sampled_from([8, 16, 28, 32]), "channels": st.just(1),
+    "upsample": st.sampled_from(["convtranspose", "nearest"]),
 }
 VALID_CONV_HIDDEN = st.integers(min_value=1, max_value=24)
 IMAGE_SIZES = {"dcgan": st.just(28), "dcgan-64": st.just(64), "conv-vae": st.sampled_from([8, 16, 28])}
@@ -62,6 +63,7 @@ INVALID_MODEL = {
     "leaky_slope": st.sampled_from([-1.0, 2.0, math.nan, None]),
     "image_size": st.sampled_from([0, 7, 129, 30, 63, "28", 28.0]),
     "channels": st.sampled_from([0, 2, 3, 4, "1", None]),
+    "upsample": st.sampled_from(["bilinear", "", None, 1, "NEAREST"]),
     "unknown_knob": st.integers(),
 }
 VALID_TRAIN = {
@@ -78,6 +80,8 @@ VALID_TRAIN = {
     "n_fixed": st.integers(min_value=1, max_value=9), "latent_map_size": st.integers(min_value=2, max_value=5),
     "val_images": st.integers(min_value=0, max_value=64), "metrics_every": st.just(0),
     "metrics_samples": st.integers(min_value=50, max_value=60),
+    "spectral_norm": st.booleans(), "ema_decay": st.sampled_from([0.0, 0.5, 0.999]),
+    "label_smoothing": st.just(0.0), "instance_noise": st.floats(min_value=0.0, max_value=2.0),
 }
 INVALID_TRAIN = {
     "dataset": st.sampled_from(["imagenet", "MNIST", "", None, 3]),
@@ -96,6 +100,9 @@ INVALID_TRAIN = {
     "n_fixed": st.sampled_from([0, 257, None]), "latent_map_size": st.sampled_from([0, 1, 41, 2.0]),
     "val_images": st.sampled_from([-1, 100_001, "all"]), "metrics_every": st.sampled_from([-1, 1.0, "2"]),
     "metrics_samples": st.sampled_from([0, 49, 20_001]),
+    "spectral_norm": st.sampled_from(["yes", 1, None]), "ema_decay": st.sampled_from([-0.1, 1.0, math.nan]),
+    "label_smoothing": st.sampled_from([-0.1, 0.6, math.nan, "0.1"]),
+    "instance_noise": st.sampled_from([-1.0, 3.0, math.inf]),
 }
 JUNK_MODELS = st.sampled_from(["dcgan-128", "MLP-GAN", "", "vae", "mlp gan"]) | JUNK
 
