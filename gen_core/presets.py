@@ -413,16 +413,20 @@ _DEFAULTS = [
         family="gan",
         model="dcgan",
         # Nearest-neighbour upsampling + 3×3 conv instead of transposed convs (Odena et al. 2016):
-        # no checkerboard artefacts, and faster per step on a CPU than the 1-channel ConvTranspose.
+        # no checkerboard artefacts and more progress per step (see models/dcgan.py for the numbers).
         model_overrides=dict(latent_dim=64, g_width=32, d_width=32, upsample="nearest"),
-        # Batch 64: twice the updates per second of batch 128 at nearly the same per-image speed,
-        # and early GAN progress is counted in updates. Adam(2e-4, β = (0.5, 0.999)) as in DCGAN.
+        # Batch 64: more updates per second, and for this generator more images per second too
+        # (1,333 vs 1,049 at batch 128); early GAN progress is counted in updates.
+        # Adam(2e-4, β = (0.5, 0.999)) as in DCGAN. Tried and not kept: an EMA generator (0.99 and
+        # 0.999 gave the same score at steps 250-500), transposed convs (fewer classes early).
         train_overrides=dict(epochs=20, batch_size=64, images_per_epoch=DEMO_IMAGES_PER_EPOCH,
                              lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, gan_loss="non-saturating"),
         note=("The Train-a-GAN page's default: a 28×28 DCGAN whose generator doubles the side with "
               "nearest-neighbour upsampling + 3×3 convolution (Odena et al. 2016), batch 64, Adam 2e-4 with "
               "β₁ = 0.5 (Radford et al. 2016), non-saturating loss, 6,400 images per epoch so a grid "
-              "appears every few seconds. Chosen by quality per second on a 2-core CPU."),
+              "appears every few seconds. Measured (bench/time_to_quality.py, 2 CPU cores, full MNIST): "
+              "20% / 37% / 51% of samples read with confidence ≥ 0.9 at 15 / 30 / 60 s, class entropy "
+              "0.87-0.93, no missing class (real test digits: 97%). Below the 80% aimed for."),
     ),
     Preset(
         name="default-linear-gan",
@@ -439,7 +443,8 @@ _DEFAULTS = [
         note=("The linear GAN the page opens on when you pick 'Linear GAN': 2-D latent (so the whole "
               "latent space is one map), generator 2 → 128 → 256 → 512 → 1024 → 784 with batch-norm, "
               "discriminator 784 → 512 → 256 → 1 without dropout (PyTorch-GAN gan.py's layers), batch 64, "
-              "Adam 2e-4, β₁ = 0.5. The faithful seed-000 preset stays as the teaching case of collapse."),
+              "Adam 2e-4, β₁ = 0.5. Measured: all ten classes present at 120 s (entropy 0.80, 25% confident). "
+              "The faithful seed-000 preset stays as the teaching case of collapse."),
     ),
     Preset(
         name="default-vae",
@@ -452,7 +457,8 @@ _DEFAULTS = [
                              recon_loss="bce"),
         note=("The Train-a-VAE page's default: the seed-000 MLP VAE (784 → 512 → 256 → 2, mirrored), "
               "BCE + KL, Adam 1e-3, batch 64 (more updates per second than 128 at the same speed per "
-              "image), 6,400 images per epoch."),
+              "image), 6,400 images per epoch. Measured: 33% / 40% / 54% confident at 15 / 30 / 60 s, entropy "
+              "0.54 / 0.79 / 0.86 (a 2-D latent blurs; below the 70% aimed for)."),
     ),
 ]
 
