@@ -176,6 +176,7 @@ class ConvVAEConfig:
 GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
 RECON_LOSS_NAMES = ("bce", "mse")
 DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "mnist-mini")
+VAL_POINTS = 50   # validation points a long run's curve gets with val_every = 0 (auto)
 
 
 @dataclass
@@ -217,6 +218,9 @@ class TrainConfig:
     n_fixed: int = field(default=64, metadata={"help": "fixed-noise samples per epoch grid"})
     latent_map_size: int = field(default=20, metadata={"help": "n for the n×n latent map (2-D latents)"})
     val_images: int = field(default=2000, metadata={"help": "held-out images scored each epoch"})
+    val_every: int = field(default=0, metadata={
+        "help": "score the held-out images every k epochs (and after the first and the last); "
+                "0 = auto: every epoch for runs of up to 50 epochs, about 50 times in longer ones"})
     # --- Quality metrics during training (gen_core.metrics) ------------------
     metrics_every: int = field(default=0, metadata={"help": "score samples (FID, IS, precision/recall) every k epochs; 0 = off"})
     metrics_samples: int = field(default=1000, metadata={"help": "generated and real images per metrics evaluation"})
@@ -277,8 +281,19 @@ class TrainConfig:
         _check_int("n_fixed", self.n_fixed, 1, 256)
         _check_int("latent_map_size", self.latent_map_size, 2, 40)
         _check_int("val_images", self.val_images, 0, 100_000)
+        _check_int("val_every", self.val_every, 0, 10_000)
         _check_int("metrics_every", self.metrics_every, 0, 10_000)
         _check_int("metrics_samples", self.metrics_samples, 50, 20_000)
+
+    @property
+    def validation_interval(self) -> int:
+        """Epochs between held-out scorings: val_every, or (0) 1 up to 50 epochs, else epochs / 50
+        rounded up, so a long run's validation curve still has ~50 points at ~2% of the cost."""
+        return self.val_every or max(1, -(-self.epochs // VAL_POINTS))
+
+    def validation_due(self, epoch: int) -> bool:
+        """Whether the epoch that just ended (1-based) scores the held-out images."""
+        return epoch == 1 or epoch >= self.epochs or epoch % self.validation_interval == 0
 
     @property
     def family(self) -> str:

@@ -238,7 +238,8 @@ def vae_metric_figure(steps: Sequence[dict], epochs: Sequence[dict], metric: str
                                      name="train (epoch mean)", line=dict(color=COLORS["train"], dash="dot"),
                                      marker=dict(size=8)))
         if _has(epochs, val_key):
-            fig.add_trace(go.Scatter(x=ex, y=_column(epochs, val_key), mode="lines+markers",
+            scored = [r for r in epochs if val_key in r]  # validation may run every k epochs (val_every)
+            fig.add_trace(go.Scatter(x=_column(scored, "epoch"), y=_column(scored, val_key), mode="lines+markers",
                                      name="validation", line=dict(color=COLORS["val"], width=2),
                                      marker=dict(size=9, symbol="diamond")))
     return fig

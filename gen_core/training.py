@@ -369,7 +369,7 @@ class Trainer:
         self.model.eval()
         record = {"epoch": self.epoch, "step": self.step}
         record.update({k: v / self._epoch_step for k, v in self._epoch_sums.items()})
-        if self.val_x is not None:
+        if self.val_x is not None and self.config.validation_due(self.epoch):
             record.update(self.objective.validate(self.val_x, self.config.batch_size))
         self.snapshots.append(self.make_snapshot())
         self.snapshots = thin_snapshots(self.snapshots, self.max_snapshot_bytes)
