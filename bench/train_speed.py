@@ -1,206 +1,232 @@
-"""Training throughput of every model on this device, against two yardsticks.
+"""Training speed on the paths users run, against the engine's bare step (issue 13).
 
-For each model and batch size it prints:
-  * engine samples/s — `gen_core.Trainer.train_step()` (uint8 data resident on the device,
-    shuffled-index batches, fused Adam, one D forward over [real; fake] where allowed);
-  * tutorial samples/s — the same network trained the way the tutorials do it
-    (pytorch/examples dcgan / vae: torchvision dataset + ToTensor/Normalize transforms +
-    DataLoader, separate real and fake D passes, plain Adam);
-  * achieved GFLOP/s of the engine (FLOPs of one step counted by torch's FlopCounterMode:
-    matmuls and convolutions, forward and backward) and that as a fraction of a large fp32
-    matmul measured in the same run.
+For each model it prints samples/s of:
+  main      `Trainer.train_step()` in a loop on the main thread: the engine's own speed;
+  runner    the dashboard's path: a `TrainingRunner` worker thread that builds and trains;
+  +20 poll  the same while 20 threads call `runner.snapshot()` 5 times a second (20 pages);
+  cli       `python -m gen_core train ... --quiet` (its own summary line: images / training time);
+  old       the path the CLI had before: trainer built on the main thread, trained in a runner
+            thread (two OpenMP pools; see gen_core/threads.py) — shown to make the cause visible;
+  2 runs    two runners in one process, one CPU thread each (what the scheduler gives two runs
+            on two cores), total samples/s, against two separate processes on the bare step.
+and each path as a ratio of `main` (the target is >= 0.90).
 
-Usage:  python bench/train_speed.py [--models mlp-gan,...] [--batches 64,128,256] [--seconds 3]
-Data: full MNIST from --data-root (default: the first of data/, ../shared/data), else mnist-mini.
+Every figure is the best of a few short windows (on a shared machine a neighbour's burst stalls
+whole windows; the best window is the code's speed), taken in a fresh process where thread-pool
+state matters; --rounds N repeats everything N times, interleaved, keeping each path's best. Default: mlp-gan, dcgan, mlp-vae, conv-vae at batch 128, under 5 minutes;
+--long adds dcgan-64 (the slow 64x64 paper model).
+
+Usage:  python bench/train_speed.py [--models a,b] [--batch 128] [--seconds 3] [--rounds 1] [--long]
+Data: full MNIST from --data-root (default: data/, ../shared/data), else mnist-mini.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GEN_CORE_OFFLINE", "1")
 
-from gen_core.config import TrainConfig  # noqa: E402
-from gen_core.data import load_dataset, resolve_data_root  # noqa: E402
-from gen_core.device import resolve_device  # noqa: E402
-from gen_core.registry import MODELS  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+DEFAULT_MODELS = ("mlp-gan", "dcgan", "mlp-vae", "conv-vae")
+LONG_MODELS = ("dcgan-64",)
+WINDOWS = 3
+POLLERS, POLL_HZ = 20, 5.0
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 10) -> float:
-    """Best-of-`reps` fp32 n×n matmul rate: the yardstick for 'how busy is the hardware'."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(reps):
-        _sync(device)
-        t0 = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
+# ---------------------------------------------------------------------------
+# Measurements (each runs inside a worker process: `--worker MODE`)
+# ---------------------------------------------------------------------------
+
+def _config(args, load: bool = True):
+    """(config, data); data None when `load` is off: loading runs torch ops on this thread."""
+    from gen_core.config import TrainConfig
+    from gen_core.data import load_dataset
+    data = load_dataset("mnist", args.data_root) if load else None
+    # No held-out scoring: every path does the same work per step (snapshots at epoch ends stay).
+    cfg = TrainConfig(model=args.model, dataset="mnist", data_root=args.data_root, batch_size=args.batch,
+                      epochs=10_000, val_images=0, device="cpu")
+    return cfg, data
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _timed(step, samples_per_step: int, seconds: float, device: torch.device, windows: int = 3) -> float:
-    """Samples/s: one warm-up step, then the best of `windows` windows of seconds/windows each.
-
-    Best-of-N because on a shared 2-core machine a neighbour's burst can stall OpenMP threads
-    for whole windows; the best window is the code's speed, the others measure the neighbour.
-    """
-    step()
-    _sync(device)
+def _windows(step_count, samples_per_step: int, seconds: float) -> float:
+    """Best samples/s over WINDOWS windows of seconds/WINDOWS, reading a step counter."""
     best = 0.0
-    for _ in range(windows):
-        n, t0 = 0, time.perf_counter()
-        while n == 0 or time.perf_counter() - t0 < seconds / windows:
-            step()
-            n += 1
-        _sync(device)
-        best = max(best, n * samples_per_step / (time.perf_counter() - t0))
+    for _ in range(WINDOWS):
+        s0, t0 = step_count(), time.perf_counter()
+        time.sleep(seconds / WINDOWS)
+        s1, t1 = step_count(), time.perf_counter()
+        best = max(best, (s1 - s0) * samples_per_step / (t1 - t0))
     return best
 
 
-def engine_speed(cfg: TrainConfig, data, device, seconds: float) -> tuple[float, float]:
-    """(samples/s, FLOPs per step) of the engine's own training step."""
-    trainer = Trainer(cfg.replace(epochs=10_000, val_images=0), data, device=device)
-    with FlopCounterMode(display=False) as counter:
+def _main_loop(trainer, seconds: float) -> float:
+    """Bare steps on this thread, the same windows as the threaded paths."""
+    for _ in range(2):
         trainer.train_step()
-    flops = counter.get_total_flops()
-    return _timed(trainer.train_step, trainer.samples_per_step, seconds, device), flops
+    best = 0.0
+    for _ in range(WINDOWS):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds / WINDOWS:
+            trainer.train_step()
+            n += 1
+        best = max(best, n * trainer.samples_per_step / (time.perf_counter() - t0))
+    return best
 
 
-def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float,
-                   fast_dropout: bool = False) -> float:
-    """The tutorial loop: DataLoader + per-sample transforms, pytorch/examples style updates.
+def _runner_rate(runners, seconds: float, pollers: int = 0) -> float:
+    """Total samples/s of running `runners` (started here), optionally with polling threads."""
+    for r in runners:
+        r.start()
+    for r in runners:
+        r.wait_built(120)
+    while any(r.trainer is not None and r.trainer.step < 3 for r in runners):
+        time.sleep(0.01)
+    stop = threading.Event()
 
-    Same architecture as the engine's; with torch.nn.Dropout (as tutorials have it) unless
-    `fast_dropout`, which isolates the data-pipeline and update-order gains.
-    """
-    import torchvision
-    from torchvision import transforms
+    def poll(runner):
+        while not stop.is_set():
+            snap = runner.snapshot()
+            len(snap.step_history), snap.latest  # what a page reads
+            stop.wait(1.0 / POLL_HZ)
 
-    from gen_core.registry import build_model
-
-    family = MODELS[cfg.model].family
-    side = cfg.model_config.image_size
-    tf = [transforms.Resize(side)] if side != 28 else []
-    tf.append(transforms.ToTensor())
-    if family == "gan":
-        tf.append(transforms.Normalize((0.5,), (0.5,)))
-    dataset_cls = torchvision.datasets.MNIST
-    if root is not None:
-        dataset = dataset_cls(str(root), train=True, download=False, transform=transforms.Compose(tf))
-    else:  # no MNIST files: tutorial loop over the embedded subset through a TensorDataset
-        mini = load_dataset("mnist-mini")
-        x = mini.train_images.float().div(255).unsqueeze(1)
-        dataset = torch.utils.data.TensorDataset(x * 2 - 1 if family == "gan" else x, mini.train_labels)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True)
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, cfg.model_config).to(device)
-    if not fast_dropout:
-        _use_torch_dropout(model)
-    batches = iter(loader)
-
-    def next_batch():
-        nonlocal batches
-        try:
-            return next(batches)[0].to(device)
-        except StopIteration:
-            batches = iter(loader)
-            return next(batches)[0].to(device)
-
-    if family == "gan":
-        G, D = model.generator, model.discriminator
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-        criterion = torch.nn.BCEWithLogitsLoss()
-
-        def step():  # pytorch/examples dcgan/main.py, step (1) and (2)
-            real = next_batch()
-            b = real.shape[0]
-            ones, zeros = torch.ones(b, device=device), torch.zeros(b, device=device)
-            D.zero_grad()
-            err_real = criterion(D(real), ones)
-            err_real.backward()
-            fake = G(torch.randn(b, model.latent_dim, device=device))
-            err_fake = criterion(D(fake.detach()), zeros)
-            err_fake.backward()
-            opt_d.step()
-            G.zero_grad()
-            err_g = criterion(D(fake), ones)
-            err_g.backward()
-            opt_g.step()
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-
-        def step():  # pytorch/examples vae/main.py
-            x = next_batch()
-            out = model(x)
-            bce = F.binary_cross_entropy(torch.sigmoid(out.recon_logits), x, reduction="sum")
-            kld = -0.5 * torch.sum(1 + out.logvar - out.mu.pow(2) - out.logvar.exp())
-            opt.zero_grad()
-            (bce + kld).backward()
-            opt.step()
-
-    return _timed(step, cfg.batch_size, seconds, device)
+    threads = [threading.Thread(target=poll, args=(runners[i % len(runners)],), daemon=True)
+               for i in range(pollers)]
+    for t in threads:
+        t.start()
+    per_step = runners[0].trainer.samples_per_step
+    rate = _windows(lambda: sum(r.trainer.step for r in runners), per_step, seconds)
+    stop.set()
+    for r in runners:
+        r.stop()
+    for r in runners:
+        r.join(60)
+    return rate
 
 
-def _use_torch_dropout(model: torch.nn.Module) -> None:
-    from gen_core.models.layers import FastDropout
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, FastDropout):
-                setattr(parent, name, torch.nn.Dropout(child.p))
+def worker(mode: str, args) -> dict:
+    import torch
+    from gen_core.runner import TrainingRunner
+    from gen_core.training import Trainer
+
+    # The runner paths load the data on their worker (as the CLI and the dashboard's runs do):
+    # even loading it here would give this main thread an OpenMP pool of its own.
+    cfg, data = _config(args, load=mode != "threads")
+    if mode == "main":  # then "old": the main thread's pool exists from here on, as in the old CLI
+        torch.set_flush_denormal(True)  # what the worker threads do (gen_core.threads)
+        trainer = Trainer(cfg, data)
+        main = _main_loop(trainer, args.seconds)
+        old_trainer = Trainer(cfg, data)
+        old = _runner_rate([TrainingRunner(cfg, trainer=old_trainer)], args.seconds)
+        return {"main": main, "old": old, "samples_per_step": trainer.samples_per_step,
+                "train_images": len(data.train_images)}
+    if mode == "bare1":  # one of two concurrent processes, one thread each
+        torch.set_num_threads(1)
+        torch.set_flush_denormal(True)
+        return {"bare1": _main_loop(Trainer(cfg, data), args.seconds)}
+    if mode == "threads":  # never a torch op on the main thread in this process
+        runner = _runner_rate([TrainingRunner(cfg, data)], args.seconds)
+        polled = _runner_rate([TrainingRunner(cfg, data)], args.seconds, pollers=POLLERS)
+        pair = [TrainingRunner(cfg, data), TrainingRunner(cfg.replace(seed=1), data)]
+        for r in pair:
+            r.set_threads(1)
+        two = _runner_rate(pair, args.seconds)
+        return {"runner": runner, "polled": polled, "two_runs": two}
+    raise SystemExit(f"unknown worker mode {mode}")
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+def _spawn(mode: str, args, model: str) -> subprocess.Popen:
+    cmd = [sys.executable, __file__, "--worker", mode, "--models", model, "--batch", str(args.batch),
+           "--seconds", str(args.seconds)] + (["--data-root", args.data_root] if args.data_root else [])
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    out, _ = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"a measurement failed (exit {proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _cli_rate(args, model: str, images: int) -> float:
+    """The real CLI: one epoch of about `images` images; its own 'N samples/s' summary figure."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "gen_core", "train", "--model", model, "--dataset", "mnist",
+               "--batch-size", str(args.batch), "--images-per-epoch", str(images), "--epochs", "1",
+               "--val-images", "0", "--device", "cpu", "--quiet", "--out", out]
+        if args.data_root:
+            cmd += ["--data-root", args.data_root]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"the CLI failed: {done.stderr.strip()[-500:]}")
+    # "... in 3.1 s of training, 4,012 samples/s on CPU ..."
+    figure = done.stdout.split(" samples/s")[0].split("training, ")[-1]
+    return float(figure.replace(",", "")) if figure else float("nan")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated model names")
-    parser.add_argument("--batches", default="64,128,256", help="comma-separated batch sizes")
-    parser.add_argument("--seconds", type=float, default=3.0, help="timing budget per measurement (3 windows)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--models", default=None, help=f"comma-separated (default: {','.join(DEFAULT_MODELS)})")
+    parser.add_argument("--long", action="store_true", help=f"also {', '.join(LONG_MODELS)} (several minutes more)")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per path (3 windows)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every path this many times, interleaved, and keep each path's best "
+                             "(a shared machine: 3 rounds take ~3x as long)")
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--no-tutorial", action="store_true", help="skip the DataLoader baseline")
-    parser.add_argument("--tutorial-fast-dropout", action="store_true",
-                        help="give the baseline the engine's FastDropout (isolates the other gains)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        args.model = args.models
+        print(json.dumps(worker(args.worker, args)), flush=True)
+        return
 
-    device = resolve_device(args.device)
-    root = resolve_data_root("mnist", args.data_root)
+    import torch
+    from gen_core.data import load_dataset
+    models = args.models.split(",") if args.models else list(DEFAULT_MODELS) + (list(LONG_MODELS) if args.long else [])
     data = load_dataset("mnist", args.data_root)
-    peak = matmul_gflops(device)
-    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
-    print(f"data: {data.message}")
-    print(f"fp32 matmul 2048³: {peak:.1f} GFLOP/s\n")
-    header = f"{'model':<10} {'batch':>5} {'engine/s':>10} {'tutorial/s':>10} {'speed-up':>8} " \
-             f"{'MFLOP/sample':>12} {'GFLOP/s':>8} {'% matmul':>8}"
-    print(header)
-    print("-" * len(header))
-    for name in args.models.split(","):
-        for batch in map(int, args.batches.split(",")):
-            cfg = TrainConfig(model=name, dataset="mnist", data_root=args.data_root, batch_size=batch)
-            rate, flops = engine_speed(cfg, data, device, args.seconds)
-            tut = float("nan") if args.no_tutorial else tutorial_speed(cfg, root, device, args.seconds,
-                                                                        args.tutorial_fast_dropout)
-            samples_per_step = batch * cfg.d_steps if MODELS[name].family == "gan" else batch
-            gflops = flops / samples_per_step * rate / 1e9
-            print(f"{name:<10} {batch:>5} {rate:>10.0f} {tut:>10.0f} {rate / tut:>7.2f}x "
-                  f"{flops / samples_per_step / 1e6:>12.1f} {gflops:>8.1f} {100 * gflops / peak:>7.1f}%",
-                  flush=True)
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; data: {data.message}")
+    print(f"batch {args.batch}; best of {WINDOWS} windows in {args.seconds:g} s per path; ratio = path / main\n")
+    head = (f"{'model':<9} {'main/s':>8} {'runner/s':>9} {'+20 poll/s':>10} {'cli/s':>8} {'old/s':>8} "
+            f"{'2 runs/s':>9} {'2 procs/s':>9} | {'runner':>6} {'+20poll':>7} {'cli':>5} {'old':>5} {'2 runs':>6}")
+    print(head)
+    print("-" * len(head))
+    t_start = time.perf_counter()
+    for model in models:
+        best: dict[str, float] = {}
+        # The 64x64 model takes ~1 s a step here: longer windows, so each holds several steps.
+        margs = argparse.Namespace(**{**vars(args), "seconds": args.seconds * (5 if model in LONG_MODELS else 1)})
+        for _ in range(max(1, args.rounds)):
+            base = _result(_spawn("main", margs, model))
+            threads = _result(_spawn("threads", margs, model))
+            pair = [_spawn("bare1", margs, model) for _ in range(2)]
+            procs = sum(_result(p)["bare1"] for p in pair)
+            per_step = base["samples_per_step"]
+            images = max(per_step * 4, int(base["main"] * margs.seconds * 1.5) // per_step * per_step)
+            images = min(images, base["train_images"] // per_step * per_step)
+            cli = _cli_rate(margs, model, images)
+            for k, v in {**base, **threads, "procs": procs, "cli": cli}.items():
+                best[k] = max(best.get(k, 0.0), v)
+        base = threads = best
+        procs, cli = best["procs"], best["cli"]
+        m = base["main"]
+        print(f"{model:<9} {m:>8.0f} {threads['runner']:>9.0f} {threads['polled']:>10.0f} {cli:>8.0f} "
+              f"{base['old']:>8.0f} {threads['two_runs']:>9.0f} {procs:>9.0f} | "
+              f"{threads['runner'] / m:>6.2f} {threads['polled'] / m:>7.2f} {cli / m:>5.2f} {base['old'] / m:>5.2f} "
+              f"{threads['two_runs'] / procs:>6.2f}", flush=True)
+    print(f"\n(cli includes its first step and epoch-end snapshot; '2 runs' is divided by '2 procs'.) "
+          f"{time.perf_counter() - t_start:.0f} s")
 
 
 if __name__ == "__main__":
