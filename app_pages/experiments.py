@@ -8,7 +8,9 @@ from gen_core import experiments as ex
 from gen_core import plots, reading
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.registry import get_model_spec
-from ui import settings, state, sweeps, timing, widgets
+from gen_core.owners import may_control
+from gen_core.scheduler import ordinal
+from ui import identity, settings, state, sweeps, timing, widgets
 from ui.quality import scoring_seconds
 
 st.title("Experiments")
@@ -136,7 +138,7 @@ with st.expander("New sweep", expanded=not store.list(), icon=":material/science
                            "CPU with them.")
     if clicked and plan is not None:
         try:
-            sid = store.create(base, ss.exp_param, values, seeds)
+            sid = sweeps.start(base, ss.exp_param, values, seeds)
         except (ConfigError, ex.SweepError) as e:
             st.error(str(e))
         else:
@@ -264,14 +266,18 @@ def panel_body(sweep) -> None:
         text += (f" · now {snap.param_label} = {cur.label}, seed {cur.seed}: epoch "
                  f"{min(cur.epoch + 1, cur.epochs)} of {cur.epochs}, step {cur.step:,} / {cur.total_steps:,}")
     st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+    if sweep.queue_position:
+        st.info(f"Waiting for a free training slot: {ordinal(sweep.queue_position)} in line. A sweep is one job "
+                "in the server's line; it trains its runs one after another once it has a slot.",
+                icon=":material/hourglass_top:")
     c = st.columns([1, 1, 1, 1])
     c[0].metric("Runs", f"{snap.done} / {len(snap.items)}")
     c[1].metric("Elapsed", widgets.fmt_seconds(snap.elapsed))
     c[2].metric("Time left (ETA)", widgets.fmt_seconds(snap.eta_seconds) if snap.is_active else "—")
     with c[3]:
         st.write("")
-        st.button("Stop sweep", icon=":material/stop:", key="exp_stop", on_click=sweep.stop,
-                  disabled=not snap.is_active, width="stretch",
+        st.button("Stop sweep", icon=":material/stop:", key="exp_stop", on_click=sweeps.stop, args=(sweep.sweep_id,),
+                  disabled=not snap.is_active or not may_control(identity.actor(), sweep.owner), width="stretch",
                   help="Ends the run in progress after its current step and skips the rest.")
     if snap.error:
         st.error(f"The sweep stopped with an error: {snap.error}")

@@ -200,6 +200,10 @@ class Student:
 
     def __init__(self, name: str, base_ws: str, settings: dict[str, float], page: str = "train-gan"):
         self.name, self.base_ws, self.settings, self.page = name, base_ws, settings, page
+        # Each student is their own browser: their own owner cookie (ui/identity.py), so each run
+        # has its own owner and the per-student caps apply as in a real class.
+        import secrets
+        self.token = f"bench-{re.sub(r'[^A-Za-z0-9]', '-', name)}-{secrets.token_urlsafe(12)}"[:64]
         self.ws = None
         self.widgets: dict[str, tuple[str, str]] = {}      # user key → (widget id, kind)
         self.values: dict[str, object] = {}                # widget id → value we hold
@@ -218,7 +222,8 @@ class Student:
     async def connect(self):
         import websockets
         self.ws = await websockets.connect(f"{self.base_ws}/_stcore/stream", subprotocols=["streamlit"],
-                                           max_size=64 * 1024 * 1024, open_timeout=60, ping_interval=None)
+                                           max_size=64 * 1024 * 1024, open_timeout=60, ping_interval=None,
+                                           additional_headers={"Cookie": f"gen_core_owner={self.token}"})
 
     def _widget_states(self, trigger: str | None = None):
         from streamlit.proto.WidgetStates_pb2 import WidgetStates
@@ -494,6 +499,13 @@ def cmd_load(args) -> int:
           f"{end_rss:.0f} MB / {end_threads} threads")
     print("  RSS after the class: " + ", ".join(f"+{t:.0f} s {r:.0f} MB" for t, r, _ in after))
     ok = True
+    from gen_core.owners import owner_id
+    owners = [rec.get("owner") if rec else None for _, rec, _ in runs]
+    own_ok = all(rec is not None and rec.get("owner") == owner_id(s.token) for s, rec, _ in runs) \
+        and len(set(owners)) == len(runs)
+    ok &= own_ok
+    print(f"owners: {len(set(o for o in owners if o))} distinct owners for {len(runs)} runs; every run owned by "
+          f"the student who started it: {'yes' if own_ok else 'NO'}")
     print("\nrun        state     steps  epochs  history  samples/s  student errors")
     for s, rec, hist in runs:
         steps = len(hist["steps"]) if hist else 0

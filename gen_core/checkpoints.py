@@ -615,14 +615,23 @@ def resume_trainer(checkpoint: Checkpoint, epochs: int | None = None, data: Imag
     trainer.history = History(steps=[dict(r) for r in checkpoint.history.steps],
                               epochs=[dict(r) for r in checkpoint.history.epochs])
     trainer.snapshots = list(checkpoint.snapshots)
-    if checkpoint.batcher_state is not None:
-        trainer.batcher.load_state_dict(checkpoint.batcher_state)
-    if checkpoint.rng_state is not None:
-        if checkpoint.rng_device == trainer.rng.device.type:
-            trainer.rng.set_state(checkpoint.rng_state)
-        else:
-            log.warning("checkpoint was trained on %s, resuming on %s: noise will differ from an "
-                        "uninterrupted run", checkpoint.rng_device, trainer.rng.device.type)
+    # A damaged file (e.g. a 3-byte RNG state, a batch order of the wrong size) makes torch raise
+    # RuntimeError/ValueError here: one clear CheckpointError instead, never a traceback on a page.
+    # The global RNG is set last and only once the rest fit, so a refusal leaves it untouched.
+    try:
+        if checkpoint.batcher_state is not None:
+            trainer.batcher.load_state_dict(checkpoint.batcher_state)
+        if checkpoint.rng_state is not None:
+            if checkpoint.rng_device == trainer.rng.device.type:
+                trainer.rng.set_state(checkpoint.rng_state)
+            else:
+                log.warning("checkpoint was trained on %s, resuming on %s: noise will differ from an "
+                            "uninterrupted run", checkpoint.rng_device, trainer.rng.device.type)
+        if checkpoint.torch_rng_state is not None:
+            torch.Generator().set_state(checkpoint.torch_rng_state)   # (checked on a throwaway first)
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:
+        raise _fail(f"its saved batch order or random state is damaged ({' '.join(str(e).split())[:120]}), "
+                    "so the run cannot continue exactly") from None
     # After Trainer() (which seeds the global RNG to build the model): dropout continues as it would have.
     if checkpoint.torch_rng_state is not None:
         torch.set_rng_state(checkpoint.torch_rng_state)
@@ -633,7 +642,11 @@ def resume_trainer(checkpoint: Checkpoint, epochs: int | None = None, data: Imag
             log.warning("could not restore the CUDA RNG state: dropout noise will differ")
 
     if checkpoint.epoch_step and not trainer.done:
-        _continue_epoch(trainer, checkpoint)
+        try:
+            _continue_epoch(trainer, checkpoint)
+        except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:
+            raise _fail(f"its place inside the interrupted epoch is damaged ({' '.join(str(e).split())[:120]})"
+                        ) from None
     return trainer
 
 

@@ -399,6 +399,8 @@ class Sweep:
         """
         self.plan = plan_sweep(base, param, values, seeds, data)  # ConfigError before anything runs
         self._slot = slot or nullcontext
+        self.owner: str | None = None     # gen_core.owners.owner_id of who started it
+        self._ticket = None               # the scheduler's SlotTicket while it holds or waits for a slot
         self.sweep_id = sweep_id or uuid.uuid4().hex[:8]
         self.base = base
         self.param = param
@@ -450,6 +452,18 @@ class Sweep:
     def is_active(self) -> bool:
         return self._state in (PENDING, RUNNING) and self._thread is not None
 
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def attach_ticket(self, ticket) -> None:
+        self._ticket = ticket
+
+    @property
+    def queue_position(self) -> int | None:
+        """Its place in the server's line while it waits for a training slot (None otherwise)."""
+        ticket = self._ticket
+        return getattr(ticket, "queue_position", None) if getattr(ticket, "state", None) == "queued" else None
+
     def snapshot(self) -> SweepSnapshot:
         with self._lock:
             snap = self._snapshot
@@ -461,15 +475,22 @@ class Sweep:
     def _work(self) -> None:
         try:
             data = self._data if self._data is not None else load_dataset(self.base.dataset, self.base.data_root)
-            for i in range(len(self._items)):
-                if self._stop.is_set():
-                    self._set_item(i, state=SKIPPED)
-                    continue
-                with self._slot():
-                    if self._stop.is_set():  # stopped while waiting for a slot
+            # ONE slot for the whole sweep: it is one job in the server's line, and trains its points in
+            # turn (a slot factory that takes an argument gets this sweep: `stopping` to leave the line,
+            # `attach_ticket` to show its place in it).
+            import inspect
+            try:
+                wants_stop = len(inspect.signature(self._slot).parameters) >= 1
+            except (TypeError, ValueError):
+                wants_stop = False
+            with (self._slot(self) if wants_stop else self._slot()) as ticket:
+                self._ticket = ticket
+                for i in range(len(self._items)):
+                    if self._stop.is_set():  # (also: stopped while waiting for the slot)
                         self._set_item(i, state=SKIPPED)
                         continue
                     self._run_item(i, data)
+                self._ticket = None
             with self._lock:
                 states = [it.state for it in self._items]
                 if self._stop.is_set():
@@ -502,7 +523,13 @@ class Sweep:
             self._set_item(i, total_steps=trainer.total_steps)
             samples = 0
             rate.append((time.perf_counter(), 0))
+            threads = None
             while not trainer.done and not self._stop.is_set():
+                want = getattr(self._ticket, "threads", None)
+                if want and want != threads:  # the slot's share of the CPU (the scheduler re-balances)
+                    import torch
+                    torch.set_num_threads(want)
+                    threads = want
                 before = trainer.epoch
                 trainer.train_step()
                 samples += trainer.samples_per_step
@@ -600,21 +627,32 @@ class SweepStore:
     max_sweeps: sweeps kept; when a new one would exceed it, the oldest finished ones go.
     """
 
-    def __init__(self, *, max_sweeps: int = 8, max_active: int = 1):
+    def __init__(self, *, max_sweeps: int = 8, max_active: int = 1, max_active_per_owner: int = 1):
         self.max_sweeps = max_sweeps
         self.max_active = max_active
+        self.max_active_per_owner = max_active_per_owner
         self._lock = threading.Lock()
         self._sweeps: dict[str, Sweep] = {}
 
     def create(self, base: TrainConfig, param: str, values: Sequence, seeds: Sequence[int] = (0,), *,
                data: ImageData | None = None, label: str | None = None, start: bool = True,
-               slot: Callable[[], ContextManager] | None = None) -> str:
-        """Validate, register and (by default) start a sweep. ConfigError / SweepError otherwise."""
+               slot: Callable[..., ContextManager] | None = None, owner: str | None = None) -> str:
+        """Validate, register and (by default) start a sweep. ConfigError / SweepError otherwise.
+
+        owner: who starts it (gen_core.owners.owner_id); each owner may have `max_active_per_owner`
+        sweeps going, the server `max_active` in all (their training goes through `slot`)."""
         sweep = Sweep(base, param, values, seeds, data=data, label=label, slot=slot)  # validates every config
+        sweep.owner = owner
         with self._lock:
             active = [s for s in self._sweeps.values() if s.is_active]
+            mine = [s for s in active if s.owner == owner]
+            if len(mine) >= self.max_active_per_owner:
+                raise SweepError("a sweep is already running: wait for it or stop it before starting another."
+                                 if owner is None else "You already have a sweep running: wait for it or stop it "
+                                 "before starting another.")
             if len(active) >= self.max_active:
-                raise SweepError("a sweep is already running: wait for it or stop it before starting another.")
+                raise SweepError(f"{len(active)} sweeps are running, the most this server takes; try again when "
+                                 "one has finished.")
             finished = sorted((s for s in self._sweeps.values() if not s.is_active), key=lambda s: s.created)
             for old in finished[:max(0, len(self._sweeps) + 1 - self.max_sweeps)]:
                 self._sweeps.pop(old.sweep_id, None)

@@ -40,6 +40,7 @@ No streamlit import: the CLI or a notebook can use this too.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import gc
 import logging
@@ -70,6 +71,7 @@ DEFAULT_KEEP_FINISHED_S = 30 * 60
 DEFAULT_PAUSED_RELEASE_S = 5 * 60   # a paused run gives its training slot back after this long
 CONTROL_ACTIONS = ("pause", "resume", "step", "stop", "dequeue")
 RESUMABLE_STATES = (STOPPED, INTERRUPTED)
+SHUTDOWN_WAIT_S = 30.0   # at exit: how long runs get to save their checkpoint
 IDLE_RELEASE_S = 60.0   # while no run trains, collect garbage and return freed memory this often
 
 
@@ -245,6 +247,7 @@ class RunRegistry:
                                       "they live in memory only.")
                 log.warning(self.store_problem)
             self._disk = {rec.run_id: rec for rec in self.store.scan()}
+        _LIVE.add(self)
         self.policy = ClassroomPolicy.load(self.store.root / POLICY_FILE) if self.store else ClassroomPolicy()
         self.scheduler.set_caps(self.policy.running_per_student, self.policy.queued_per_student)
 
@@ -484,7 +487,7 @@ class RunRegistry:
         shown = set(self.policy.shown)
         if entry is not None:
             return _info(entry, shown)
-        return _info_from_record(record, shown) if record is not None else None
+        return _info_from_record(record, shown, self.store) if record is not None else None
 
     def list(self, family: str | None = None, *, actor: Actor | None = None,
              mine: bool = False) -> list[RunInfo]:
@@ -496,7 +499,7 @@ class RunRegistry:
             entries = list(self._runs.values())
             records = [r for k, r in self._disk.items() if k not in self._runs]
         shown = set(self.policy.shown)
-        infos = [_info(e, shown) for e in entries] + [_info_from_record(r, shown) for r in records]
+        infos = [_info(e, shown) for e in entries] + [_info_from_record(r, shown, self.store) for r in records]
         if family is not None:
             infos = [i for i in infos if i.family == family]
         if actor is not None:
@@ -610,6 +613,20 @@ class RunRegistry:
         self._closed.set()
         self.stop_all(wait=wait)
 
+    def shutdown(self, *, wait: float = SHUTDOWN_WAIT_S) -> None:
+        """The process is exiting (SIGTERM/SIGINT to the server, or a plain exit): every active run stops
+        after its current step and saves (its folder says where it stopped; Resume continues it), and
+        the worker threads are joined — a training thread still inside torch when the interpreter
+        tears down aborts the process ("terminate called without an active exception")."""
+        self._closed.set()
+        with self._lock:
+            runners = [e.runner for e in self._runs.values() if e.runner.state in ACTIVE_STATES]
+        for r in sorted(runners, key=lambda r: r.started):
+            r.stop(reason="Stopped because the server shut down; resume it to continue from where it stopped.")
+        deadline = time.monotonic() + wait
+        for r in runners:
+            r.join(max(0.0, deadline - time.monotonic()))
+
     # ------------------------------------------------------------------ stop / remove
     def remove(self, run_id: str, *, wait: float = 5.0) -> bool:
         """Stop `run_id` (if training) and forget it (its folder, if any, stays). False when unknown."""
@@ -682,8 +699,17 @@ class RunRegistry:
                 ck = self.store.read_checkpoint(run_id)
                 if ck is not None:
                     trainer = resume_trainer(ck)
+                elif record.checkpoint_epoch or record.epoch > 0 or record.step > 0:
+                    # It had trained (run.json says so) but its checkpoint.pt is gone: resuming would start
+                    # again from step 0 and overwrite its history, which is not what "resume" promises.
+                    blocker = (f"its saved state (state.pt or checkpoint.pt) is missing, so its "
+                               f"{record.epoch} trained epoch{'s' if record.epoch != 1 else ''} cannot be continued; "
+                               "start a new run with the same settings instead")
             except (CheckpointError, ConfigError, OSError) as e:
                 blocker = f"its checkpoint cannot be used: {e}"
+            except Exception as e:  # noqa: BLE001 — a damaged folder must give a message, never a traceback
+                log.exception("run %s: its checkpoint cannot be used", run_id)
+                blocker = f"its checkpoint cannot be used ({type(e).__name__}: {' '.join(str(e).split())[:160]})"
             state = record.state if record.state in FINAL_STATES else INTERRUPTED
             runner = TrainingRunner(config, trainer=trainer, run_id=run_id, state=state, error=record.error)
             for w in record.warnings:
@@ -764,13 +790,20 @@ class RunRegistry:
             return "it has finished all its epochs"
         return None
 
+    def resume_point(self, run_id: str) -> int | None:
+        """The epoch Resume would continue from (its saved trainer's); None when it would start from
+        the beginning (nothing trained or saved yet)."""
+        entry = self._entry(run_id)
+        trainer = entry.runner.trainer if entry is not None else None
+        return trainer.epoch if trainer is not None and trainer.step > 0 else None
+
     def resumable(self, run_id: str) -> bool:
         with self._lock:
             entry = self._runs.get(run_id)
             record = self._disk.get(run_id)
         if entry is not None:
             return self._resume_blocker(entry) is None
-        return record is not None and _record_resumable(record)
+        return record is not None and _record_resumable(record, self.store)
 
     # ------------------------------------------------------------------ models to look at
     @staticmethod
@@ -844,6 +877,20 @@ class RunRegistry:
         return buf.getvalue()
 
 
+_LIVE: "weakref.WeakSet[RunRegistry]" = weakref.WeakSet()
+
+
+def _shutdown_all() -> None:
+    for registry in list(_LIVE):
+        try:
+            registry.shutdown()
+        except Exception:  # noqa: BLE001 — exiting: do what can be done for the others
+            log.exception("could not stop the runs of a registry at exit")
+
+
+atexit.register(_shutdown_all)
+
+
 def _release_memory() -> None:
     """After runs left memory: collect their reference cycles (runner ⇄ callbacks) now, and hand
     the freed heap back to the OS (glibc keeps it otherwise), so a server's memory goes back down."""
@@ -876,8 +923,12 @@ def _ended(runner: TrainingRunner) -> bool:
     return runner.state in FINAL_STATES and (not runner.started or runner.join(0))
 
 
-def _record_resumable(record: RunRecord) -> bool:
-    return record.state in RESUMABLE_STATES and record.epoch < record.epochs
+def _record_resumable(record: RunRecord, store: RunStore | None = None) -> bool:
+    if not (record.state in RESUMABLE_STATES and record.epoch < record.epochs):
+        return False
+    # It trained, but its checkpoint is gone: Resume would restart from step 0 (see _reopen).
+    trained = bool(record.checkpoint_epoch or record.epoch > 0 or record.step > 0)
+    return not (trained and store is not None and store.files(record.run_id).newest_file() is None)
 
 
 def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
@@ -893,10 +944,10 @@ def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
                    owner=entry.owner, shown=r.run_id in shown)
 
 
-def _info_from_record(rec: RunRecord, shown=frozenset()) -> RunInfo:
+def _info_from_record(rec: RunRecord, shown=frozenset(), store: RunStore | None = None) -> RunInfo:
     return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=rec.dataset,
                    created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
-                   latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec), error=rec.error,
+                   latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec, store), error=rec.error,
                    owner=rec.owner, shown=rec.run_id in shown)
 
 

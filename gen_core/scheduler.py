@@ -36,8 +36,10 @@ import logging
 import os
 import threading
 from collections import deque
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
-from .runner import FINAL_STATES, TrainingRunner
+from .runner import FINAL_STATES, FINISHED, STOPPED, TrainingRunner
 
 log = logging.getLogger("gen_core")
 
@@ -89,6 +91,53 @@ def ordinal(n: int) -> str:
     """1 → '1st', 2 → '2nd', 11 → '11th', 23 → '23rd'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+class SlotTicket:
+    """A place in the same line for work that is not a TrainingRunner — a sweep, which trains its
+    points one after another inside ONE slot. It speaks the small part of the runner interface the
+    scheduler uses (run_id, state, on_end, mark_queued, launch, set_threads)."""
+
+    def __init__(self, name: str):
+        self.run_id = name
+        self.on_end: list = []
+        self.threads: int | None = None
+        self.queue_position: int | None = None
+        self._state = "idle"
+        self._granted = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def started(self) -> bool:
+        return self._granted.is_set()
+
+    def mark_queued(self, position: int | None) -> None:
+        with self._lock:
+            if self._state in ("idle", "queued"):
+                self._state, self.queue_position = "queued", position
+
+    def launch(self) -> bool:
+        with self._lock:
+            if self._state in FINAL_STATES:
+                return False
+            self._state, self.queue_position = "running", None
+        self._granted.set()
+        return True
+
+    def set_threads(self, n: int | None) -> None:
+        self.threads = n
+
+    def end(self, state: str = FINISHED) -> None:
+        with self._lock:
+            if self._state in FINAL_STATES:
+                return
+            self._state = state
+        for callback in list(self.on_end):
+            callback(self)
 
 
 class Scheduler:
@@ -282,6 +331,26 @@ class Scheduler:
         self._rebalance_locked()
         return to_start
 
+    @contextmanager
+    def slot(self, name: str, *, owner: str | None = None, exempt: bool = False,
+             cancelled: Callable[[], bool] = lambda: False, poll_s: float = 0.2,
+             on_ticket: Callable[[SlotTicket], None] | None = None) -> Iterator[SlotTicket]:
+        """Hold one training slot for the `with` block, after waiting in the same fair line as runs
+        (SchedulerFull at once when the line or the owner's caps are full). When `cancelled()` turns
+        true while waiting, the block runs without a slot (`ticket.state == "stopped"`): check it."""
+        ticket = SlotTicket(name)
+        self.submit(ticket, owner=owner, exempt=exempt)
+        if on_ticket is not None:  # (e.g. a sweep shows its place in line while it waits)
+            on_ticket(ticket)
+        try:
+            while not ticket._granted.wait(poll_s):
+                if cancelled():
+                    ticket.end(STOPPED)
+                    break
+            yield ticket
+        finally:
+            ticket.end(FINISHED)
+
     def set_caps(self, running_per_owner: int | None, queued_per_owner: int | None) -> None:
         """New per-owner caps (the teacher's view); runs they now allow start at once."""
         with self._lock:
@@ -307,5 +376,5 @@ class Scheduler:
         return queued
 
 
-__all__ = ["Scheduler", "SchedulerFull", "cpu_cores", "default_max_running", "default_max_queued",
+__all__ = ["Scheduler", "SchedulerFull", "SlotTicket", "cpu_cores", "default_max_running", "default_max_queued",
            "threads_per_run", "ordinal"]

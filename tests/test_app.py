@@ -64,17 +64,6 @@ def chart_titles(at: AppTest) -> list[str]:
 
 
 
-def settled_step(runner, quiet_s: float = 0.6) -> int:
-    """The published step count once it has stopped changing for `quiet_s` seconds."""
-    last, since = runner.snapshot().step, time.monotonic()
-    while time.monotonic() - since < quiet_s:
-        time.sleep(0.05)
-        now = runner.snapshot().step
-        if now != last:
-            last, since = now, time.monotonic()
-    return last
-
-
 def only_run(reg, family=None) -> str:
     runs = reg.list(family)
     assert len(runs) == 1, runs
@@ -146,11 +135,19 @@ def test_pause_resume_step_stop_from_the_page(registry):
     at.button(key="gan_ctl_pause").click().run()
     ok(at)
     assert runner.state == PAUSED
-    steps = settled_step(runner)  # the step in flight when Pause was pressed still completes
     assert at.button(key="gan_ctl_resume").disabled is False
+
+    def idle():  # the worker has done its single steps and published them (not a quiet period: a state)
+        return not runner._resume.is_set() and runner.trainer is not None and \
+            runner.snapshot().step == runner.trainer.step
+    # The step in flight when Pause was pressed may complete (and take this first single step): after
+    # one Step the worker is idle for sure; the second Step is then exactly one more.
     at.button(key="gan_ctl_step").click().run()
-    assert wait_for(lambda: runner.snapshot().step == steps + 1, 20)
-    assert runner.state == PAUSED
+    assert wait_for(idle, 60)
+    steps = runner.snapshot().step
+    at.button(key="gan_ctl_step").click().run()
+    assert wait_for(lambda: runner.snapshot().step == steps + 1 and idle(), 60)
+    assert runner.snapshot().step == steps + 1 and runner.state == PAUSED
     at.button(key="gan_ctl_resume").click().run()
     assert runner.state == RUNNING
     at.button(key="gan_ctl_stop").click().run()

@@ -45,6 +45,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
+SERVER: dict = {}
+
+
 @pytest.fixture(scope="module")
 def server():
     port = _free_port()
@@ -65,6 +68,7 @@ def server():
             if time.monotonic() > deadline:
                 pytest.fail("streamlit did not become healthy within 180 s")
             time.sleep(0.3)
+        SERVER["proc"] = proc
         yield base
     finally:
         proc.terminate()
@@ -181,3 +185,29 @@ def test_another_browser_sees_a_run_read_only_and_its_owner_keeps_control(server
     finally:
         a_ctx.close()
         b_ctx.close()
+
+
+def test_sigterm_saves_the_runs_and_the_server_exits_0(server, browser):
+    """Last in this module (it ends the server): a run is training when the server gets SIGTERM; the
+    run stops and saves, and the process exits 0 (it used to abort: exit -6, "terminate called
+    without an active exception", from a training thread still inside torch at interpreter exit)."""
+    import json
+    import signal
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        page = context.new_page()
+        _open_train_gan(page, server)
+        _tiny_settings(page, 500)
+        page.get_by_role("button", name="Start training").click()
+        page.wait_for_selector("text=Generator loss", timeout=STEP_MS)
+        page.wait_for_function("() => location.search.includes('run=')", timeout=STEP_MS)
+        run_id = page.url.split("run=")[1].split("&")[0]
+    finally:
+        context.close()
+    proc = SERVER["proc"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(120) == 0
+    folder = Path(os.environ["GEN_CORE_RUNS_DIR"]) / run_id
+    record = json.loads((folder / "run.json").read_text())
+    assert record["state"] == "stopped" and (folder / "checkpoint.pt").is_file(), record
+    assert any("server shut down" in w for w in record["warnings"])

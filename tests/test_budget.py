@@ -2,7 +2,6 @@
 refused above the per-run budget with both figures, and timed by a FLOP model, never by training."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -28,9 +27,8 @@ def test_the_estimate_counts_parameters_adam_and_activations():
 def test_a_giant_config_is_sized_in_a_blink_and_refused_before_allocation(mini_data, monkeypatch):
     import torch
     giant = tiny_config("mlp-gan", model_overrides=dict(g_hidden=(8192,) * 8, d_hidden=(8192,) * 8))
-    t0 = time.perf_counter()
     est = estimate_memory(giant)
-    assert time.perf_counter() - t0 < 5 and est.total_bytes > 14 * 2**30   # ~28 GB: sized, not built
+    assert est.total_bytes > 14 * 2**30   # ~28 GB: sized on meta, not built (no timing here: see bench/)
     with pytest.raises(OverBudget) as e:
         check_budget(giant, 4096)
     assert "4.0 GB" in str(e.value) and "GB" in str(e.value).split("needs")[1]

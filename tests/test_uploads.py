@@ -119,5 +119,5 @@ def test_crafted_uploads_cost_bounded_time_and_memory(payload, tmp_path):
         outcome, grew_mb, seconds = out.stdout.split()
         assert outcome == ("loaded" if name == "data_root" else "refused"), (name, out.stdout)
         assert int(grew_mb) < 100, f"{name}: peak RSS grew {grew_mb} MB"
-        assert float(seconds) < 30, f"{name}: {seconds} s"
+        assert float(seconds) < 60, f"{name}: {seconds} s"   # a bound (the 2M-record parse took 4.4 s + 860 MB)
     assert not (tmp_path / "nope").exists()

@@ -66,8 +66,16 @@ def run_notices(snap: RunSnapshot, *, key: str) -> None:
         st.warning(text, icon=":material/warning:")
     if snap.state in (STOPPED, INTERRUPTED) and reg.resumable(snap.run_id) and state.mine(snap.run_id):
         if snap.state == INTERRUPTED:
+            point = reg.resume_point(snap.run_id)
+            if point is None:
+                then = "Resume starts it from the beginning (it had not saved an epoch yet)."
+            elif point >= snap.epoch:
+                then = f"Resume continues from its last saved epoch ({point})."
+            else:
+                then = (f"Resume continues from epoch {point}, the last one saved (the epoch that was in "
+                        "progress is trained again).")
             st.warning(f"This run was interrupted (the server stopped) after epoch {snap.epoch} of "
-                       f"{snap.epochs}. Resume continues from its last saved epoch.", icon=":material/history:")
+                       f"{snap.epochs}. {then}", icon=":material/history:")
         resume_button(snap.run_id, key=f"{key}_resume_{snap.run_id}")
 
 
