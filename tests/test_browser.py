@@ -181,3 +181,25 @@ def test_another_browser_sees_a_run_read_only_and_its_owner_keeps_control(server
     finally:
         a_ctx.close()
         b_ctx.close()
+
+
+@pytest.mark.parametrize("width", [1440, 1280])
+def test_home_formulas_fit_their_columns(server, browser, width):
+    """The GAN and VAE objectives are drawn whole, not clipped, on a laptop / projector screen."""
+    context = browser.new_context(viewport={"width": width, "height": 1200})
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/?dataset=mnist-mini", timeout=STEP_MS)
+        page.wait_for_function("() => document.querySelectorAll('.katex-display .katex').length >= 2",
+                               timeout=STEP_MS)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=STEP_MS)
+        boxes = page.evaluate("""() => [...document.querySelectorAll('.katex-display')].map(e => ({
+            scroll: e.scrollWidth, client: e.clientWidth,
+            right: e.querySelector('.katex').getBoundingClientRect().right,
+            column: (e.closest('[data-testid="stColumn"]') || e.parentElement).getBoundingClientRect().right}))""")
+        assert len(boxes) == 2
+        for b in boxes:
+            # a few px of sub-pixel rounding; the clipped one-line formula overflowed by 21 px at 1440
+            assert b["scroll"] <= b["client"] + 4 and b["right"] <= b["column"] + 1, (width, b)
+    finally:
+        context.close()
