@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 import traceback
@@ -365,8 +366,8 @@ class SweepSnapshot:
 
 GAN_FINAL = ("g_loss", "d_loss", "val_d_real", "val_d_fake")
 VAE_FINAL = ("val_elbo", "val_recon", "val_kl", "elbo")
-QUALITY_FINAL = ("fid", "kid", "inception_score", "precision", "recall", "kl_to_uniform", "missing_classes",
-                 "active_units")
+QUALITY_FINAL = ("fid", "kid", "inception_score", "sharpness", "precision", "recall", "kl_to_uniform",
+                 "missing_classes", "active_units")
 
 
 def final_metrics(family: str, epoch_history: Sequence[dict]) -> dict:
@@ -698,17 +699,20 @@ class SweepStore:
 # ---------------------------------------------------------------------------
 
 METRIC_LABELS = {
-    "fid": "FID ↓", "kid": "KID ↓", "inception_score": "IS ↑", "precision": "precision ↑",
-    "recall": "recall ↑", "kl_to_uniform": "KL to uniform ↓", "missing_classes": "missing classes ↓",
+    "fid": "FID ↓", "kid": "KID ↓", "inception_score": "IS ↑", "sharpness": "sharpness (1 = real)",
+    "precision": "precision (fidelity) ↑", "recall": "recall (coverage) ↑", "kl_to_uniform": "KL to uniform ↓", "missing_classes": "missing classes ↓",
     "active_units": "active units", "val_elbo": "val ELBO ↑", "val_recon": "val recon ↓", "val_kl": "val KL",
     "elbo": "train ELBO ↑", "g_loss": "G loss", "d_loss": "D loss", "val_d_real": "D(x) held-out",
     "val_d_fake": "D(G(z))", "train_seconds": "train s", "samples_per_sec": "samples/s",
 }
 # Table order: quality first, then the family's losses, then speed.
-RESULT_ORDER = ("fid", "kid", "inception_score", "precision", "recall", "kl_to_uniform", "missing_classes",
+RESULT_ORDER = ("fid", "kid", "inception_score", "sharpness", "precision", "recall", "kl_to_uniform", "missing_classes",
                 "active_units", "val_elbo", "val_recon", "val_kl", "elbo", "g_loss", "d_loss", "val_d_real",
                 "val_d_fake", "train_seconds", "samples_per_sec")
-SHORT_NAMES = {"fid": "FID", "precision": "precision", "recall": "recall", "val_elbo": "ELBO"}
+SHORT_NAMES = {"fid": "FID", "sharpness": "sharpness", "precision": "precision", "recall": "recall",
+               "val_elbo": "ELBO"}
+# Sharpness is best near real images' value (1): below is blur, above is grain.
+CLOSEST_TO_ONE = {"sharpness"}
 LOWER_IS_BETTER = {"fid", "kid", "kl_to_uniform", "missing_classes", "val_recon"}
 HIGHER_IS_BETTER = {"inception_score", "precision", "recall", "val_elbo", "elbo"}
 
@@ -767,7 +771,7 @@ def _fmt_mean_std(mean: float, std: float, key: str) -> str:
 
 
 # Shown on screen (the CSV has every column): what a student compares.
-DISPLAY = ("fid", "inception_score", "precision", "recall", "kl_to_uniform", "missing_classes", "active_units",
+DISPLAY = ("fid", "inception_score", "sharpness", "precision", "recall", "kl_to_uniform", "missing_classes", "active_units",
            "val_elbo", "val_kl", "g_loss", "d_loss", "train_seconds")
 
 
@@ -786,6 +790,19 @@ def results_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
+def _ranked(frame: pd.DataFrame, metric: str) -> list[int]:
+    """Row positions with a finite mean, best first."""
+    means = frame[metric].to_numpy(float)
+    rows = [i for i in range(len(means)) if np.isfinite(means[i])]
+    if metric in CLOSEST_TO_ONE:
+        key = lambda i: abs(means[i] - 1.0)  # noqa: E731
+    elif metric in LOWER_IS_BETTER:
+        key = lambda i: means[i]  # noqa: E731
+    else:
+        key = lambda i: -means[i]  # noqa: E731
+    return sorted(rows, key=key)
+
+
 def best_value(frame: pd.DataFrame, metric: str) -> tuple[str, float, float] | None:
     """(value label, mean, std) of the best value for `metric`, or None when nothing was measured."""
     if metric not in frame.columns:
@@ -794,32 +811,63 @@ def best_value(frame: pd.DataFrame, metric: str) -> tuple[str, float, float] | N
     finite = means[np.isfinite(means)]
     if len(finite) == 0 or (len(frame) > 1 and np.ptp(finite) <= 1e-9 * max(1.0, np.abs(finite).max())):
         return None  # nothing measured, or no difference to name
-    pick = np.nanargmin(means) if metric in LOWER_IS_BETTER else np.nanargmax(means)
+    pick = _ranked(frame, metric)[0]
     return str(frame.iloc[pick][frame.columns[0]]), float(means[pick]), float(frame[f"{metric}_std"].iloc[pick])
 
 
+def within_seed_noise(frame: pd.DataFrame, metric: str) -> str | None:
+    """The runner-up's label when it is within 2 combined seed stds of the best (None: separated, or unknown)."""
+    ranked = _ranked(frame, metric)
+    if len(ranked) < 2:
+        return None
+    a, b = ranked[0], ranked[1]
+    means, stds = frame[metric].to_numpy(float), frame[f"{metric}_std"].to_numpy(float)
+    if not (np.isfinite(stds[a]) and np.isfinite(stds[b])):
+        return None
+    if abs(means[a] - means[b]) <= 2 * math.hypot(stds[a], stds[b]):
+        return str(frame.iloc[b][frame.columns[0]])
+    return None
+
+
+RECALL_FLOOR = 0.05  # as gen_core.reading: recalls below this say nothing about diversity
+
+
 def sweep_reading(frame: pd.DataFrame, param_label: str, family: str) -> str:
-    """One or two sentences naming the best value, with the evidence numbers."""
+    """A few sentences naming the best value per score, with the evidence numbers — and saying when
+    the best is within seed noise of the runner-up, or when recall carries no evidence at all."""
+    notes: list[str] = []
+
     def says(metric: str, what: str) -> str | None:
         best = best_value(frame, metric)
         if best is None:
             return None
+        if metric == "recall" and np.nanmax(frame["recall"].to_numpy(float)) < RECALL_FLOOR:
+            notes.append(f"Recall is near zero for every value (at most {np.nanmax(frame['recall']):.3f}): "
+                         "no run covers the real data yet, so the sweep says nothing about diversity.")
+            return None
         value, mean, std = best
-        return f"{what}: **{param_label} = {value}** ({SHORT_NAMES[metric]} {_fmt_mean_std(mean, std, metric)})"
+        text = f"{what}: **{param_label} = {value}** ({SHORT_NAMES[metric]} {_fmt_mean_std(mean, std, metric)})"
+        tied = within_seed_noise(frame, metric)
+        if tied is not None:
+            text += f", within seed noise of {param_label} = {tied}"
+        return text
 
-    parts = [s for s in (says("fid", "Closest to the real data"), says("precision", "sharpest"),
-                         says("recall", "most diverse")) if s]
+    parts = [s for s in (says("fid", "Closest to the real data"), says("sharpness", "closest to real sharpness"),
+                         says("precision", "most faithful"), says("recall", "widest coverage")) if s]
     if family == "vae":
         elbo = says("val_elbo", "best held-out ELBO")
         if elbo:
             parts.append(elbo)
-    if not parts:
+    if not parts and not notes:
         if family == "gan":
             return ("No quality scores in this sweep: GAN losses do not say which samples are better, so "
                     "turn on quality scoring to rank the values.")
         return "No finished runs yet."
-    text = "; ".join(parts) + "."
-    text = text[0].upper() + text[1:]
+    text = ""
+    if parts:
+        text = "; ".join(parts) + "."
+        text = text[0].upper() + text[1:]
+    text = " ".join([t for t in [text] + notes if t])
     if (frame["runs"] < 2).any():
         text += " One seed per value: differences smaller than the run-to-run noise are not evidence."
     return text
@@ -828,4 +876,4 @@ def sweep_reading(frame: pd.DataFrame, param_label: str, family: str) -> str:
 __all__ = ["Sweep", "SweepStore", "SweepSnapshot", "SweepItem", "SweepError", "SweepParam", "SWEEP_PARAMS",
            "params_for", "get_param", "parse_values", "parse_seeds", "value_label", "apply_value",
            "sweep_configs", "plan_sweep", "check_plan_against_data", "final_metrics", "runs_frame", "results_frame", "results_display", "results_csv",
-           "best_value", "sweep_reading", "PENDING", "RUNNING", "FINISHED", "STOPPED", "FAILED", "SKIPPED"]
+           "best_value", "within_seed_noise", "sweep_reading", "PENDING", "RUNNING", "FINISHED", "STOPPED", "FAILED", "SKIPPED"]

@@ -91,6 +91,9 @@ def test_home_shows_objectives_device_and_links(registry):
     ok(at)
     assert len(at.latex) == 2
     assert any(r"\min_G \max_D" in l.value for l in at.latex)
+    # two aligned lines each, so the objectives fit their half-page columns (a one-line GAN objective
+    # was clipped at 1440 px; tests/test_browser.py measures the drawn width)
+    assert all(r"\begin{aligned}" in l.value and l.value.count(r"\\") == 1 for l in at.latex)
     assert any("KL" in l.value for l in at.latex)
     assert any("CPU" in m.value or "GPU" in m.value for m in at.markdown)
     assert len(at.get("page_link")) >= 4

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import tiny_config
 from gen_core.checkpoints import atomic_torch_save, checkpoint_payload, save_checkpoint
+from gen_core.data import load_dataset
 from gen_core.training import Trainer
 from test_app import JOIN_S, TINY_GAN, app, errors, ok, only_run, plotly_charts
 from ui import quality, state, sweeps
@@ -48,7 +49,10 @@ def test_experiments_page_renders_with_defaults(registry):
     assert not errors(at)
     assert any("No sweep yet" in i.value for i in at.info)
     assert at.button(key="exp_start").disabled is False
-    assert at.text_input(key="exp_values").value == "0.0001, 0.0005, 0.002"
+    # a setting that matters, on a model that learns within the budget (not three noise generators)
+    assert at.selectbox(key="exp_model").value == "mlp-vae" and at.selectbox(key="exp_param").value == "latent_dim"
+    assert at.text_input(key="exp_values").value == "2, 8, 32"
+    assert at.selectbox(key="exp_scoring").value == "end"
     assert any("3 runs" in c.value for c in at.caption)
 
 
@@ -71,6 +75,35 @@ def test_a_tiny_sweep_from_the_page_produces_a_results_table(registry):
     labels = [d.label for d in at.get("download_button")]
     assert "Results (CSV)" in labels and "Every run (CSV)" in labels and labels.count("PNG") == 2
     assert at.button(key="exp_stop").disabled
+
+
+def _dashed(chart) -> list[float]:
+    spec = json.loads(chart.proto.spec)
+    return [sh["y0"] for sh in (spec.get("layout") or {}).get("shapes", []) if (sh.get("line") or {}).get("dash") == "dash"]
+
+
+def test_every_sweep_score_chart_shows_the_real_data_line(registry):
+    at = app("app_pages/experiments.py", **{**TINY_SWEEP, "exp_epochs": 2, "exp_scoring": "every",
+                                              "exp_scoring_n": 200})
+    ok(at)
+    at.button(key="exp_start").click().run()
+    (sweep,) = sweeps.store().list()
+    assert sweep.join(JOIN_S) and sweep.snapshot().state == "finished"
+    at.run()
+    ok(at)
+    assert not errors(at)
+    from gen_core import reading
+    ref = reading.reference_scores(load_dataset("mnist-mini"), 200)
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: c for c in plotly_charts(at)}
+    scored = {"FID (lower is better)": "fid", "FID by learning rate G": "fid",
+              "Sharpness by learning rate G": "sharpness", "Precision (fidelity) by learning rate G": "precision",
+              "Recall (coverage) by learning rate G": "recall"}
+    assert set(scored) <= set(charts), sorted(charts)
+    for title, key in scored.items():
+        assert _dashed(charts[title]) == [pytest.approx(ref[key])], title
+    assert any("Dashed lines: real test images scored against real training images" in c.value for c in at.caption)
+    (table,) = [d for d in at.dataframe if "lr_g" in d.value.columns]
+    assert {"sharpness (1 = real)", "precision (fidelity) ↑", "recall (coverage) ↑"} <= set(table.value.columns)
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -187,6 +187,28 @@ def test_another_browser_sees_a_run_read_only_and_its_owner_keeps_control(server
         b_ctx.close()
 
 
+@pytest.mark.parametrize("width", [1440, 1280])
+def test_home_formulas_fit_their_columns(server, browser, width):
+    """The GAN and VAE objectives are drawn whole, not clipped, on a laptop / projector screen."""
+    context = browser.new_context(viewport={"width": width, "height": 1200})
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/?dataset=mnist-mini", timeout=STEP_MS)
+        page.wait_for_function("() => document.querySelectorAll('.katex-display .katex').length >= 2",
+                               timeout=STEP_MS)
+        page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=STEP_MS)
+        boxes = page.evaluate("""() => [...document.querySelectorAll('.katex-display')].map(e => ({
+            scroll: e.scrollWidth, client: e.clientWidth,
+            right: e.querySelector('.katex').getBoundingClientRect().right,
+            column: (e.closest('[data-testid="stColumn"]') || e.parentElement).getBoundingClientRect().right}))""")
+        assert len(boxes) == 2
+        for b in boxes:
+            # a few px of sub-pixel rounding; the clipped one-line formula overflowed by 21 px at 1440
+            assert b["scroll"] <= b["client"] + 4 and b["right"] <= b["column"] + 1, (width, b)
+    finally:
+        context.close()
+
+
 def test_sigterm_saves_the_runs_and_the_server_exits_0(server, browser):
     """Last in this module (it ends the server): a run is training when the server gets SIGTERM; the
     run stops and saves, and the process exits 0 (it used to abort: exit -6, "terminate called

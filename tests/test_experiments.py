@@ -163,7 +163,20 @@ def test_results_mean_and_std_over_seeds():
     assert shown["FID ↓"].tolist()[0].startswith("12.00 ± 2.8")
     text = ex.sweep_reading(frame, "learning rate G", "gan")
     assert "Closest to the real data: **learning rate G = 0.0001**" in text
-    assert "sharpest: **learning rate G = 0.001**" in text
+    assert "most faithful: **learning rate G = 0.001**" in text and "sharpest" not in text
+    # the best within 2 combined seed stds of the runner-up is said to be so
+    noisy = frame.assign(fid_std=[2.0, 10.0])
+    assert ex.within_seed_noise(noisy, "fid") == "0.001" and ex.within_seed_noise(frame, "fid") is None
+    assert "within seed noise of learning rate G = 0.001" in ex.sweep_reading(noisy, "learning rate G", "gan")
+    # sharpness: closest to real (1) wins, blur and grain both lose
+    sharp = frame.assign(sharpness=[1.6, 0.9], sharpness_std=[0.01, 0.01])
+    assert ex.best_value(sharp, "sharpness")[0] == "0.001"
+    assert "closest to real sharpness: **learning rate G = 0.001** (sharpness 0.900 ± 0.010)" in \
+        ex.sweep_reading(sharp, "learning rate G", "gan")
+    # recall ≈ 0 everywhere: no claim about diversity, and the reading says why
+    flat = frame.assign(recall=[0.002, 0.0], recall_std=[0.001, 0.0])
+    text = ex.sweep_reading(flat, "learning rate G", "gan")
+    assert "widest coverage" not in text and "says nothing about diversity" in text
     assert ex.sweep_reading(frame.drop(columns=["fid", "fid_std", "precision", "precision_std"]),
                             "x", "gan").startswith("No quality scores")
 
