@@ -37,6 +37,7 @@ import os
 import threading
 from collections import deque
 
+from .device import cpu_cores  # noqa: F401 — one definition (gen_core.device); importable from here too
 from .runner import FINAL_STATES, TrainingRunner
 
 log = logging.getLogger("gen_core")
@@ -46,14 +47,6 @@ DEFAULT_MAX_QUEUED = 64
 
 class SchedulerFull(RuntimeError):
     """The waiting line is full. The message is meant for users."""
-
-
-def cpu_cores() -> int:
-    """CPU cores this process may use (the affinity mask, e.g. a container's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def _env_positive_int(name: str) -> int | None:
