@@ -17,8 +17,10 @@ from .data import ImageData
 from .device import device_description, resolve_device
 from .training import Trainer
 
+VAL_PROBE = 256
 # Fields of TrainConfig that change how long a step or an epoch takes.
-SPEED_FIELDS = ("model", "dataset", "data_root", "batch_size", "images_per_epoch", "device", "gan_loss", "d_steps")
+SPEED_FIELDS = ("model", "dataset", "data_root", "batch_size", "images_per_epoch", "device", "gan_loss", "d_steps",
+                "val_images", "n_fixed", "latent_map_size")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def estimate_epoch(config: TrainConfig, data: ImageData | None = None, *, steps:
     The first steps of a fresh model are slow (allocations, thread start-up): two warm-up steps
     keep them out of the median.
     """
-    probe = config.replace(epochs=1, metrics_every=0)
+    # Validation is timed on at most VAL_PROBE images and scaled up (it is linear in their number).
+    probe = config.replace(epochs=1, metrics_every=0, val_images=min(config.val_images, VAL_PROBE))
     trainer = Trainer(probe, data, device=device if device is not None else config.device)
     started = time.perf_counter()
     warm_times = []
@@ -73,12 +76,17 @@ def estimate_epoch(config: TrainConfig, data: ImageData | None = None, *, steps:
     per_step = statistics.median(times) if times else (warm_times[-1] if warm_times else 0.0)
     end_s = 0.0
     if time.perf_counter() - started <= budget_s:
-        t0 = time.perf_counter()
+        n_val = 0 if trainer.val_x is None else len(trainer.val_x)
+        scale = config.val_images / n_val if n_val else 0.0   # (val_images may exceed the test set: an upper bound)
         trainer.model.eval()
-        if trainer.val_x is not None:
+        t0 = time.perf_counter()
+        if n_val:
             trainer.objective.validate(trainer.val_x, config.batch_size)
+        t1 = time.perf_counter()
         trainer.make_snapshot()
-        end_s = time.perf_counter() - t0
+        t2 = time.perf_counter()
+        # A VAE's snapshot encodes every held-out image (the latent scatter); a GAN's does not depend on them.
+        end_s = (t1 - t0) * scale + (t2 - t1) * (scale if trainer.family == "vae" and n_val else 1.0)
     return EpochEstimate(seconds_per_epoch=per_step * trainer.steps_per_epoch + end_s, seconds_per_step=per_step,
                          steps_per_epoch=trainer.steps_per_epoch, steps_timed=len(times),
                          device=device_description(resolve_device(trainer.device)), epoch_end_seconds=end_s)

@@ -19,7 +19,7 @@ GRID_PX = 400              # px: the fixed-noise grid's side
 # Streamlit's default top padding is 6 rem and its type 16 px: too much air, too small for a room.
 CSS = """
 <style>
-.block-container, [data-testid="stMainBlockContainer"] {padding-top: 0.6rem !important;
+.block-container, [data-testid="stMainBlockContainer"] {padding-top: 2.6rem !important;
   padding-bottom: 0.5rem !important; padding-left: 1.2rem !important; padding-right: 1.2rem !important;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.2rem;}
 [data-testid="stCaptionContainer"] {font-size: 1.0rem;}

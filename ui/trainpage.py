@@ -131,6 +131,7 @@ def compact_row(snap, runner, *, key: str) -> None:
     """Name, state and progress, and the four controls, in one row."""
     info = state.registry().info(snap.run_id)
     name = info.label if info is not None else snap.run_id
+    name = name if len(name) <= 38 else name[:37] + "…"   # one line: the row must not push the charts down
     cols = st.columns([3.2, 3.3, 0.75, 0.75, 0.75, 0.75, 0.8], vertical_alignment="center")
     with cols[0]:
         st.markdown(f"**{runcard.safe_md(name)}**  \n{widgets.STATE_BADGES.get(snap.state, (snap.state,))[0]} · "
