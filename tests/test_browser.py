@@ -222,12 +222,14 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "e2e_presenter_1280x720.png"))
 
-        # A second tab of the same browser (same owner) sees a Pause pressed here at its next redraw.
+        # A second tab of the same browser (same owner) sees a Pause pressed in the first at its next redraw.
+        page.goto(run_url, timeout=STEP_MS)
+        page.wait_for_selector("button:has-text('Pause'):not([disabled])", timeout=STEP_MS)
         other = context.new_page()
         other.goto(run_url, timeout=STEP_MS)
         other.wait_for_selector("button:has-text('Pause'):not([disabled])", timeout=STEP_MS)
         started = time.monotonic()
-        page.locator("button:has([data-testid='stIconMaterial']:text('pause'))").first.click()
+        page.get_by_role("button", name="Pause").first.click()
         other.wait_for_selector("button:has-text('Resume'):not([disabled])", timeout=STEP_MS)
         (ARTIFACTS / "e2e_pause_latency.txt").write_text(f"{time.monotonic() - started:.2f} s\n")
         other.get_by_role("button", name="Stop").first.click()

@@ -189,11 +189,11 @@ def test_delete_stops_forgets_and_removes_the_folder(tmp_path, mini_data):
     assert wait_for(lambda: reg.get(rid).state == RUNNING)
     assert (tmp_path / rid / "run.json").is_file()
     runner = reg.get(rid)
-    reg.delete(rid)
+    reg.delete(rid, None)
     assert runner.state == STOPPED and rid not in reg and not (tmp_path / rid).exists()
     assert RunRegistry(runs_dir=tmp_path).info(rid) is None   # gone after a restart too
     with pytest.raises(RunError, match="no run"):
-        reg.delete(rid)
+        reg.delete(rid, None)
     reg.close()
 
 

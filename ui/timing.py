@@ -86,10 +86,12 @@ def show(cfg: TrainConfig) -> None:
         return
     real = measured(cfg)
     if real is not None:
-        seconds, name = real
-        text = (f"≈ **{fmt_seconds(seconds)} per epoch** on {state.device_text(cfg.device)}, ≈ "
-                f"{fmt_seconds(seconds * cfg.epochs)} for {cfg.epochs} epochs (as measured by the run "
-                f"“{name}”, same model and batch sizes); needs ≈ {fmt_mb(mem.total_bytes)} of memory.")
+        seconds = real[0]
+        per_step = seconds / max(est.steps_per_epoch, 1)
+        text = (f"≈ **{fmt_seconds(seconds)} per epoch** on {state.device_text(cfg.device)} "
+                f"({est.steps_per_epoch:,} steps × {per_step * 1000:,.0f} ms with validation, as measured by an "
+                f"earlier run with the same model and batch sizes), ≈ {fmt_seconds(seconds * cfg.epochs)} for "
+                f"{cfg.epochs} epochs; needs ≈ {fmt_mb(mem.total_bytes)} of memory.")
         if seconds > SLOW_EPOCH_S:
             st.warning(f"{text} That is slow to watch live: try {suggestion(cfg, est)}.", icon=":material/speed:")
         else:
