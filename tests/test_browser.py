@@ -196,7 +196,8 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
         page = context.new_page()
         _open_train_gan(page, server, "&epochs=300&images_per_epoch=128&batch_size=64")
         page.wait_for_selector("text=The form holds the link's settings", timeout=STEP_MS)
-        assert page.get_by_label("Epochs", exact=True).input_value() == "300"
+        epochs = page.get_by_label("Epochs", exact=True)
+        sync_api.expect(epochs).to_have_value("300", timeout=STEP_MS)  # (waits for the widget to show it)
         page.wait_for_selector("text=/2 steps ×.*for 300 epochs/", timeout=STEP_MS)
         _idle(page)
         page.get_by_role("button", name="Start training").click()
