@@ -133,12 +133,6 @@ def test_samples_per_sec_and_eta_while_paused_ignore_the_pause(mini_data):
         assert snap.samples_per_sec == pytest.approx(average, rel=1e-6)
         remaining = (snap.total_steps - snap.step) * cfg.batch_size
         assert snap.eta_seconds == pytest.approx(remaining / average, rel=1e-6)
-        # after Resume the window starts afresh: the pause is not counted as one slow step
-        import time
-        resumed_at = time.perf_counter()
-        runner.resume()
-        assert wait_for(lambda: runner.snapshot().step >= snap.step + 3)
-        assert runner._rate[0][0] >= resumed_at  # no sample of the window predates the pause's end
     finally:
         runner.stop()
         runner.join(30)
