@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import identity, sidebar, state
+from ui import deeplinks, identity, present, sidebar, state
 
-st.set_page_config(page_title="GAN & VAE, live", page_icon=":material/auto_awesome:", layout="wide")
+present.from_url()  # ?present=1: a projector link opens with the sidebar folded away
+st.set_page_config(page_title="GAN & VAE, live", page_icon=":material/auto_awesome:", layout="wide",
+                   initial_sidebar_state="collapsed" if present.is_on() else "auto")
 
 PAGES = {
     "home": st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -25,6 +27,7 @@ PAGES = {
     "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
     "experiments": st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:",
                            url_path="experiments"),
+    "runs": st.Page("app_pages/runs.py", title="Runs", icon=":material/stacked_line_chart:", url_path="runs"),
     "teacher": st.Page("app_pages/teacher.py", title="Teacher", icon=":material/school:", url_path="teacher"),
 }
 FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
@@ -32,11 +35,20 @@ FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
 page = st.navigation({"": [PAGES["home"]],
                       "Train": [PAGES["train-gan"], PAGES["train-vae"]],
                       "Explore": [PAGES["latent-explorer"], PAGES["compare"]],
-                      "Experiment": [PAGES["experiments"]],
+                      "Experiment": [PAGES["experiments"], PAGES["runs"]],
                       "Class": [PAGES["teacher"]]})
 state.sync_from_url()
 page_key = next((k for k, p in PAGES.items() if p.url_path == page.url_path), "home")
-sidebar.render(FAMILY_OF_PAGE.get(page_key))
+family = FAMILY_OF_PAGE.get(page_key)
+filled = deeplinks.apply_from_url(family)  # ?preset= / ?model=&lr_g=…, before any widget is drawn
+present.style()
+sidebar.render(family)
 with st.sidebar:
     identity.write_cookie()   # this browser's owner token (ui/identity.py)
+present.keep_url()
+state.show_url_notice()
+if filled and family is None:  # a settings link to a page without a form: say where it went
+    deeplinks.show_notice()
+    st.page_link(PAGES[f"train-{filled}"], label=f"Open Train a {filled.upper()} with the link's settings",
+                 icon=":material/arrow_forward:")
 page.run()

@@ -149,7 +149,7 @@ def side(key: str | None, snap, col_key: str):
     if view is None:
         st.info("The model appears when its first epoch ends.", icon=":material/hourglass_empty:")
     else:
-        st.markdown(f"**{view.model_title}** ({view.family.upper()}), latent {view.latent_dim}, "
+        st.markdown(f"**{view.model_title}**, latent {view.latent_dim}, "
                     f"{view.epoch} epoch{'s' if view.epoch != 1 else ''} on {view.config.dataset}")
         st.caption(view.label)
         grid = samples(view.version, int(noise_seed), view.model)
@@ -191,7 +191,7 @@ def render(snaps_by_id: dict) -> None:
     for col, view, col_key in zip(cols, views, ("cmp_l", "cmp_r")):
         with col:
             grid = zmap(view.version, dims, n, view.model)
-            widgets.image_panel(grid, key=f"{col_key}_map", title=f"{view.model_title} ({view.family.upper()})",
+            widgets.image_panel(grid, key=f"{col_key}_map", title=view.model_title,
                                 caption=f"{n}×{n} z-grid (normal quantiles), same z in both",
                                 file_stem=f"{view.config.model}_zgrid", target_px=420)
     st.caption("A VAE's map is usually smooth and covers every class in order (its codes were pushed towards "

@@ -172,8 +172,8 @@ sweep = store.get(sid)
 def curves(snap) -> None:
     seeds_n = len(snap.seeds)
     c = st.columns([2, 3, 2])
-    x = c[0].segmented_control("x axis", ["epoch", "time"], default="epoch", required=True, key="exp_x",
-                               format_func={"epoch": "epochs", "time": "training seconds"}.get) or "epoch"
+    x = c[0].segmented_control("x axis", ["step", "epoch", "time"], default="epoch", required=True, key="exp_x",
+                               format_func={"step": "steps", "epoch": "epochs", "time": "seconds"}.get) or "epoch"
     smoothing = c[1].slider("Smoothing (EMA)", 0.0, 0.99, 0.9, 0.01, key="exp_smooth")
     mode = "lines"
     if seeds_n > 1:

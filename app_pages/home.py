@@ -18,8 +18,12 @@ VAE_OBJECTIVE = (r"\begin{aligned} \mathcal{L}_\text{ELBO}(x) =\;& \mathbb{E}_{q
                  r" \\ &- \mathrm{KL}\big(q(z \mid x) \,\|\, p(z)\big) \end{aligned}")
 
 st.title("GANs and VAEs, trained live")
-st.write("Train small generative models on handwritten digits (or clothes, or cursive Japanese) "
-         "and watch them learn, epoch by epoch. Everything runs on this machine, in front of you.")
+# Only name the datasets this server can really train on (the sidebar lists the rest with their status).
+_OTHERS = {"fashion-mnist": "clothes", "kmnist": "cursive Japanese"}
+_here = [what for name, what in _OTHERS.items() if dataset_status(name) == "full"]
+st.write("Train small generative models on handwritten digits"
+         + (f" (or {' or '.join(_here)})" if _here else "")
+         + " and watch them learn, epoch by epoch. Everything runs on this machine, in front of you.")
 _data = load_dataset(state.dataset())
 st.image(upscale(make_grid(_data.train_images[:32].numpy(), nrow=32), 2),
          caption=f"What the models learn from: the first 32 training images of {_data.message.split(':')[0]}")

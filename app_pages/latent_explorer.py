@@ -30,7 +30,7 @@ if view is None:
     st.stop()
 
 d = view.latent_dim
-st.markdown(f"**{view.model_title}** · {view.family.upper()} · latent dim **{d}** · "
+st.markdown(f"**{view.model_title}** · latent dim **{d}** · "
             f"trained {view.epoch} epoch{'s' if view.epoch != 1 else ''} on {view.config.dataset}")
 if source.startswith("run:"):
     state.show_in_url(source[4:])

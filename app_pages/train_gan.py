@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from gen_core import plots
-from ui import quality, settings, widgets
+from ui import present, quality, settings, widgets
 from ui.trainpage import run_header, train_page
 
-st.title("Train a GAN")
+present.title("Train a GAN", "gan")
 
 
 def body(snaps, runners) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from gen_core import plots
-from ui import quality, settings, widgets
+from ui import present, quality, settings, widgets
 from ui.trainpage import run_header, train_page
 
-st.title("Train a VAE")
+present.title("Train a VAE", "vae")
 
 
 def body(snaps, runners) -> None:
@@ -18,8 +18,9 @@ def body(snaps, runners) -> None:
     widgets.run_controls(runner, snap, key="vae_ctl")
     widgets.progress_panel(snap)
 
-    _, smoothing = widgets.chart_options("vae_chart", x_axis=False)
-    figs = plots.vae_figures(snap.step_history, snap.epoch_history, recon_loss=cfg.recon_loss, smoothing=smoothing)
+    x, smoothing = widgets.chart_options("vae_chart", default_x="epoch")
+    figs = plots.vae_figures(snap.step_history, snap.epoch_history, recon_loss=cfg.recon_loss, smoothing=smoothing,
+                             x=x)
     for col, (name, fig) in zip(st.columns(3), figs.items()):
         col.plotly_chart(fig, key=f"vae_chart_{name}")
     widgets.history_downloads(snap, key="vae_hist")

@@ -36,6 +36,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import uuid
 import warnings
 import zipfile
@@ -361,6 +362,14 @@ def _torch_load(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
         raise _fail("not a gen_core checkpoint: the file is not a PyTorch zip archive (truncated or corrupt?).")
     _check_archive(data, max_bytes)
     try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = []
+    if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        # A plain zip (photos, a project folder): torch would only say "[enforce fail at inline_container.cc]".
+        raise _fail("not a gen_core checkpoint: this is a zip archive, but not one saved by PyTorch (it holds no "
+                    "data.pkl). Choose a .pt file saved by this dashboard or by `python -m gen_core train`.")
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -372,6 +381,7 @@ def _torch_load(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
                     f"loaded; only plain tensors and data are accepted{detail}.") from None
     except Exception as e:  # noqa: BLE001 — corrupt archives raise RuntimeError, EOFError, KeyError, ...
         first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+        first = re.sub(r"\[enforce fail at [^\]]*\]\s*\.?\s*", "", first).strip() or type(e).__name__
         raise _fail(f"checkpoint is corrupt or not a PyTorch file: {first[:200]}") from None
 
 

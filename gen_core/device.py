@@ -1,7 +1,17 @@
 """Pick the training device: CUDA when available, else CPU; overridable."""
 from __future__ import annotations
 
+import os
+
 import torch
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may use (the affinity mask, e.g. a container's cpuset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
@@ -20,10 +30,14 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 
 
 def device_description(device: torch.device | str = "auto") -> str:
-    """Human-readable name, e.g. 'CPU (2 threads)' or 'GPU: NVIDIA H100 80GB HBM3'."""
+    """Human-readable name, e.g. 'CPU (2 cores)' or 'GPU: NVIDIA H100 80GB HBM3'.
+
+    The machine's cores, not torch's thread count: a page's or a worker's thread share differs from
+    place to place, and every page must name the machine the same way."""
     device = resolve_device(device)
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "GPU: Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = cpu_cores()
+    return f"CPU ({n} core{'s' if n != 1 else ''})"

@@ -45,9 +45,27 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def gif_bytes(frames: list[np.ndarray], duration_ms: int = 400, scale: int = 1) -> bytes:
-    """An animated GIF, looping forever, from equally sized uint8 frames."""
-    pil = [Image.fromarray(upscale(f, scale)) for f in frames]
+def with_caption(image: np.ndarray, text: str, *, height: int = 16) -> np.ndarray:
+    """`image` (uint8 (H, W) or (H, W, 3)) with a black strip above it saying `text` in white, so a
+    frame of an animation says which epoch it shows."""
+    from PIL import ImageDraw, ImageFont
+    img = Image.fromarray(image)
+    out = Image.new(img.mode, (img.width, img.height + height), 0)
+    out.paste(img, (0, height))
+    draw = ImageDraw.Draw(out)
+    white = 255 if img.mode == "L" else (255, 255, 255)
+    draw.text((4, 2), text, fill=white, font=ImageFont.load_default())
+    return np.asarray(out)
+
+
+def gif_bytes(frames: list[np.ndarray], duration_ms: int = 400, scale: int = 1,
+              labels: list[str] | None = None) -> bytes:
+    """An animated GIF, looping forever, from equally sized uint8 frames; `labels` (e.g. 'epoch 3')
+    are written above each frame, after enlarging, so they stay legible."""
+    big = [upscale(f, scale) for f in frames]
+    if labels is not None:
+        big = [with_caption(f, text) for f, text in zip(big, labels)]
+    pil = [Image.fromarray(f) for f in big]
     buf = io.BytesIO()
     pil[0].save(buf, format="GIF", save_all=True, append_images=pil[1:], duration=duration_ms, loop=0)
     return buf.getvalue()

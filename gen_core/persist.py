@@ -133,6 +133,7 @@ class RunRecord:
     checkpoint_epoch: int | None = None   # epochs in checkpoint.pt (None: no checkpoint yet)
     checkpoint_step: int | None = None
     owner: str | None = None              # gen_core.owners.owner_id of who started it (None: the local process)
+    note: str = ""                        # the user's note on the run (label is its name)
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, **asdict(self)}
@@ -147,7 +148,7 @@ class RunRecord:
         rec = cls(**fields)
         if not valid_run_id(rec.run_id):
             raise ValueError(f"bad run id {rec.run_id!r}")
-        for name in ("label", "state", "model", "family", "dataset"):
+        for name in ("label", "state", "model", "family", "dataset", "note"):
             if not isinstance(getattr(rec, name), str):
                 raise ValueError(f"{name} must be text")
         for name in ("epochs", "latent_dim", "epoch", "step"):

@@ -219,20 +219,20 @@ def vae_units(recon_loss: str = "bce") -> str:
 
 def vae_metric_figure(steps: Sequence[dict], epochs: Sequence[dict], metric: str, *, recon_loss: str = "bce",
                       smoothing: float = DEFAULT_SMOOTHING, max_points: int = MAX_POINTS,
-                      height: int = 300) -> go.Figure:
-    """One VAE term against epochs: per-step training values (faint + EMA), per-epoch training
-    mean and held-out validation (markers). x is the epoch so that both scales line up."""
+                      height: int = 300, x: str = "epoch") -> go.Figure:
+    """One VAE term: per-step training values (faint + EMA), per-epoch training mean and held-out
+    validation (markers), against epochs (default: both scales line up), steps or seconds."""
     if metric not in VAE_METRICS:
         raise ValueError(f"metric must be one of {', '.join(VAE_METRICS)}, got {metric!r}")
     train_key, val_key, title = VAE_METRICS[metric]
+    xs, x_title = _x(steps, x)
     fig = go.Figure()
-    _layout(fig, title, "Epoch", vae_units(recon_loss), height=height)
+    _layout(fig, title, x_title, vae_units(recon_loss), height=height)
     if not steps or not _has(steps, train_key):
         return _empty(fig, "no steps yet")
-    xs = _column(steps, "epoch")
     _add_raw_and_smooth(fig, xs, _column(steps, train_key), "train", COLORS["train"], smoothing, max_points)
     if epochs:
-        ex = _column(epochs, "epoch")
+        ex = _epoch_x(epochs, x)
         if _has(epochs, train_key):
             fig.add_trace(go.Scatter(x=ex, y=_column(epochs, train_key), mode="lines+markers",
                                      name="train (epoch mean)", line=dict(color=COLORS["train"], dash="dot"),
@@ -247,10 +247,24 @@ def vae_metric_figure(steps: Sequence[dict], epochs: Sequence[dict], metric: str
 
 def vae_figures(steps: Sequence[dict], epochs: Sequence[dict], *, recon_loss: str = "bce",
                 smoothing: float = DEFAULT_SMOOTHING, max_points: int = MAX_POINTS,
-                height: int = 300) -> dict[str, go.Figure]:
-    """ELBO, reconstruction and KL: train vs validation."""
+                height: int = 300, x: str = "epoch") -> dict[str, go.Figure]:
+    """ELBO, reconstruction and KL: train vs validation, against epochs, steps or seconds."""
     return {m: vae_metric_figure(steps, epochs, m, recon_loss=recon_loss, smoothing=smoothing,
-                                 max_points=max_points, height=height) for m in VAE_METRICS}
+                                 max_points=max_points, height=height, x=x) for m in VAE_METRICS}
+
+
+def for_projector(fig: go.Figure, height: int, font_size: int = 17, *, legend: bool = True) -> go.Figure:
+    """`fig` restyled for presenter mode: a fixed height, large type, a tight margin, the legend on top
+    (below the plot it would push the chart past a 720-px screen)."""
+    fig.update_layout(height=height, font=dict(size=font_size),
+                      title=dict(font=dict(size=font_size + 3), y=1.0, yanchor="top", pad=dict(t=6)),
+                      margin=dict(l=10, r=10, t=int(font_size * (4.6 if legend else 2.4)), b=10), showlegend=legend,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0,
+                                  font=dict(size=font_size - 2)))
+    for trace in fig.data:  # the faint raw curves need no legend entry of their own on a projector
+        if str(trace.name or "").endswith("raw"):
+            trace.showlegend = False
+    return fig
 
 
 def family_loss_figure(family: str, steps: Sequence[dict], epochs: Sequence[dict] = (), *,
@@ -663,6 +677,19 @@ def sweep_curves_figure(series: Sequence[tuple[str, int, Sequence[dict]]], metri
     if reference is not None:
         _reference_line(fig, reference, f"real data: {reference:.3g}")
     return fig
+
+
+def runs_overlay_figure(series: Sequence[tuple[str, Sequence[dict]]], metric: str, *, x: str = "step",
+                        smoothing: float = DEFAULT_SMOOTHING, title: str | None = None, y_title: str = "",
+                        negate: bool = False, markers: bool = False, height: int = 340) -> go.Figure:
+    """Several runs' curves of one metric on shared axes (TensorBoard / W&B style): one colour per run.
+
+    series: (run name, records) per run; names should be unique (they are the legend). Runs that
+    never logged `metric` are left out; with none left, the figure says so.
+    """
+    return sweep_curves_figure([(name, 0, recs) for name, recs in series], metric, x=x, smoothing=smoothing,
+                               title=title, y_title=y_title, legend_title="run", negate=negate, markers=markers,
+                               max_points=MAX_POINTS, height=height)
 
 
 def sweep_summary_figure(values: Sequence[str], means: Sequence[float], stds: Sequence[float] | None = None, *,

@@ -92,6 +92,16 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
 
 
+def samples_per_step(config: TrainConfig) -> int:
+    """Training images one optimiser step consumes (a GAN step takes d_steps batches for D)."""
+    return config.batch_size * (config.d_steps if config.family == "gan" else 1)
+
+
+def average_samples_per_sec(step: int, config: TrainConfig, elapsed: float) -> float:
+    """Samples/s over a whole run: steps × samples per step / training seconds (pauses excluded)."""
+    return step * samples_per_step(config) / elapsed if elapsed > 0 and step > 0 else 0.0
+
+
 class TrainingRunner:
     """Owns one training run. `start()` spawns the worker; the rest is polling and flags."""
 
@@ -278,7 +288,11 @@ class TrainingRunner:
             self._rate.append((time.perf_counter(), 0))
             samples = 0
             while not trainer.done:
-                self._resume.wait()
+                if not self._resume.is_set():
+                    self._resume.wait()
+                    # The pause is not training time: start the samples/s window afresh after it.
+                    self._rate.clear()
+                    self._rate.append((time.perf_counter(), samples))
                 if self._stop.is_set():
                     break
                 self._apply_threads()
@@ -316,6 +330,7 @@ class TrainingRunner:
             self._error = reason
 
     def _samples_per_sec(self) -> float:
+        """Samples/s over the last ~50 steps (recent speed while training)."""
         if len(self._rate) < 2:
             return 0.0
         (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
@@ -366,6 +381,12 @@ class TrainingRunner:
                                    self.config.epochs if self.config is not None else 0, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
             live = dict(state=self._state, error=self._error, queue_position=self._queue_position,
                         warnings=tuple(self._warnings), threads=self._threads_used)
+            if self._state == PAUSED or self._state in FINAL_STATES:
+                # Not training now: the windowed rate would count the pause (or the end) as slow steps.
+                rate = average_samples_per_sec(snap.step, self.config, snap.elapsed)
+                live["samples_per_sec"] = rate
+                remaining = (snap.total_steps - snap.step) * samples_per_step(self.config)
+                live["eta_seconds"] = (remaining / rate if rate > 0 else None) if self._state == PAUSED else None
             if any(getattr(snap, k) != v for k, v in live.items()):
                 snap = dataclasses.replace(snap, **live)
             return snap

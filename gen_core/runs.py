@@ -56,6 +56,7 @@ from .budget import check_budget, run_budget_mb
 from .checkpoints import CheckpointError, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
+from .describe import clean_name, clean_note
 from .executors import Executor, resolve_executor
 from .owners import POLICY_FILE, Actor, ClassroomPolicy, may_control, owner_name
 from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
@@ -118,6 +119,11 @@ class RunInfo:
     error: str | None = None
     owner: str | None = None             # gen_core.owners.owner_id of who started it
     shown: bool = False                  # the teacher shows it to the class
+    note: str = ""                       # the user's note (label is the run's name)
+
+    @property
+    def name(self) -> str:
+        return self.label
 
     @property
     def is_active(self) -> bool:
@@ -182,6 +188,7 @@ class _Entry:
     label: str
     created: float
     persistence: RunPersistence | None = None
+    note: str = ""
     model_copy: Any = None            # eval-mode copy of the model …
     copy_epoch: int = -1              # … as of this many completed epochs
     final_copy: bool = False          # the copy was taken after the worker ended
@@ -303,6 +310,11 @@ class RunRegistry:
     def delete(self, run_id: str, actor: Actor | None, *, wait: float = 5.0) -> None:
         """Stop a run, forget it and remove its folder (owner or teacher only)."""
         self._check(run_id, actor, "delete")
+        runner = self.get(run_id)
+        if runner is not None:
+            runner.stop()
+            if not runner.join(wait):  # its worker may still write into the folder
+                raise RunError("this run is still stopping; try again in a moment.")
         self.remove(run_id, wait=wait)
         if self.store is not None:
             try:
@@ -372,7 +384,7 @@ class RunRegistry:
 
     # ------------------------------------------------------------------ create / find
     def create(self, config: TrainConfig, *, label: str | None = None, data: ImageData | None = None,
-               start: bool = True, run_id: str | None = None, actor: Actor | None = None) -> str:
+               start: bool = True, run_id: str | None = None, actor: Actor | None = None, note: str = "") -> str:
         """Register a run for `config` and (by default) start it, or put it in line. Returns the run id.
 
         `actor` owns the run (None: the local process). Students are held to the per-student caps;
@@ -405,7 +417,8 @@ class RunRegistry:
             if runner.run_id in self._runs or runner.run_id in self._disk:
                 raise RunError(f"a run with id {runner.run_id!r} already exists.")
             created = time.time()
-            entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created, owner=owner)
+            entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created, owner=owner,
+                           note=clean_note(note))
             entry.exempt = exempt
             self._watch(entry)
             self._runs[runner.run_id] = entry
@@ -415,6 +428,7 @@ class RunRegistry:
         if self.store is not None:
             record = record_for(runner, entry.label, created)
             record.owner = owner
+            record.note = entry.note
             entry.persistence = RunPersistence(self.store, record)
             entry.persistence.attach(runner)
             if self.store_problem:
@@ -639,6 +653,54 @@ class RunRegistry:
         entry.runner.join(wait)
         return True
 
+    # ------------------------------------------------------------------ names, notes, deleting
+    def rename(self, run_id: str, name: str, actor: Actor | None = None) -> str:
+        """Give a run a name (shown in every picker; saved in its run.json). Returns the cleaned name.
+        Only its owner or the teacher may (actor None: the local process). Raises RunError for an
+        unknown run or an unusable name, NotYourRun for someone else's run."""
+        self._check(run_id, actor, "rename")
+        try:
+            name = clean_name(name)
+        except ValueError as e:
+            raise RunError(str(e)) from None
+        self._edit_record(run_id, label=name)
+        return name
+
+    def set_note(self, run_id: str, note: str, actor: Actor | None = None) -> str:
+        """Attach a note to a run ("lr too high: D wins by epoch 2"). Returns the cleaned note.
+        Owner or teacher only, as `rename`."""
+        self._check(run_id, actor, "write a note on")
+        try:
+            note = clean_note(note)
+        except ValueError as e:
+            raise RunError(str(e)) from None
+        self._edit_record(run_id, note=note)
+        return note
+
+    def _edit_record(self, run_id: str, **fields) -> None:
+        key = {"label": "label", "note": "note"}
+        with self._lock:
+            entry = self._runs.get(run_id) if isinstance(run_id, str) else None
+            record = self._disk.get(run_id) if isinstance(run_id, str) else None
+            if entry is None and record is None:
+                raise RunError(f"no run with id {run_id!r}.")
+            if entry is not None:
+                for k, v in fields.items():
+                    setattr(entry, key[k], v)
+                if entry.persistence is not None:
+                    for k, v in fields.items():
+                        setattr(entry.persistence.record, k, v)
+            else:
+                for k, v in fields.items():
+                    setattr(record, k, v)
+        if entry is not None and entry.persistence is not None:
+            entry.persistence.save_record()
+        elif record is not None and self.store is not None:
+            try:
+                self.store.write_record(record)
+            except OSError as e:
+                raise RunError(f"the change could not be saved ({describe_os_error(e)}).") from None
+
     def stop_all(self, *, wait: float = 5.0) -> None:
         with self._lock:
             runners = [e.runner for e in self._runs.values()]
@@ -717,7 +779,7 @@ class RunRegistry:
             if blocker:
                 runner.add_warning(f"This run cannot be resumed: {blocker}")
             entry = _Entry(runner, record.label, record.created, resume_blocker=blocker, owner=record.owner,
-                           exempt=record.owner is None)
+                           exempt=record.owner is None, note=record.note)
             entry.persistence = RunPersistence(self.store, record)
             entry.persistence.runner = runner
             entry.persistence.saved_step = record.checkpoint_step
@@ -754,7 +816,7 @@ class RunRegistry:
         # stop it again at its next tick).
         watched = time.monotonic() if entry.last_seen is not None else None
         new = _Entry(runner, entry.label, entry.created, last_seen=watched, sessions=dict(entry.sessions),
-                     owner=entry.owner)
+                     owner=entry.owner, note=entry.note)
         new.exempt = entry.exempt
         if trainer is not None and trainer.step > 0:
             new.model_copy, new.copy_epoch = entry.model_copy, entry.copy_epoch
@@ -941,14 +1003,14 @@ def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
                    dataset=cfg.dataset, created=entry.created, state=snap.state, epoch=snap.epoch,
                    epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim,
                    queue_position=snap.queue_position, in_memory=True, resumable=resumable, error=snap.error,
-                   owner=entry.owner, shown=r.run_id in shown)
+                   owner=entry.owner, shown=r.run_id in shown, note=entry.note)
 
 
 def _info_from_record(rec: RunRecord, shown=frozenset(), store: RunStore | None = None) -> RunInfo:
     return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=rec.dataset,
                    created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
                    latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec, store), error=rec.error,
-                   owner=rec.owner, shown=rec.run_id in shown)
+                   owner=rec.owner, shown=rec.run_id in shown, note=rec.note)
 
 
 def view_from_checkpoint(checkpoint, *, key: str, label: str | None = None) -> ModelView:

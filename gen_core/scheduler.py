@@ -39,6 +39,7 @@ from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from .device import cpu_cores  # noqa: F401 — one definition (gen_core.device); importable from here too
 from .runner import FINAL_STATES, FINISHED, STOPPED, TrainingRunner
 
 log = logging.getLogger("gen_core")
@@ -48,14 +49,6 @@ DEFAULT_MAX_QUEUED = 64
 
 class SchedulerFull(RuntimeError):
     """The waiting line is full. The message is meant for users."""
-
-
-def cpu_cores() -> int:
-    """CPU cores this process may use (the affinity mask, e.g. a container's cpuset)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def _env_positive_int(name: str) -> int | None:

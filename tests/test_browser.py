@@ -209,6 +209,62 @@ def test_home_formulas_fit_their_columns(server, browser, width):
         context.close()
 
 
+def _inside_viewport(page, selector: str, height: int = 720) -> list[bool]:
+    boxes = [page.locator(selector).nth(i).bounding_box() for i in range(page.locator(selector).count())]
+    return [b is not None and b["y"] >= 0 and b["y"] + b["height"] <= height for b in boxes]
+
+
+def test_presenter_mode_fits_a_1280x720_projector(server, browser):
+    """A settings link fills the form; ?present=1 then puts the loss chart, D(x) vs D(G(z)) and the
+    current grid on one 1280×720 screen in large type; a second tab sees a Pause pressed in the first."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        _open_train_gan(page, server, "&epochs=300&images_per_epoch=128&batch_size=64")
+        page.wait_for_selector("text=The form holds the link's settings", timeout=STEP_MS)
+        epochs = page.get_by_label("Epochs", exact=True)
+        sync_api.expect(epochs).to_have_value("300", timeout=STEP_MS)  # (waits for the widget to show it)
+        page.wait_for_selector("text=/2 steps ×.*for 300 epochs/", timeout=STEP_MS)
+        _idle(page)
+        page.get_by_role("button", name="Start training").click()
+        page.wait_for_selector("text=Samples from fixed noise", timeout=STEP_MS)
+        # the x-axis control is whole at 1280 px (it used to read "secon")
+        seconds = page.locator("button", has=page.locator("p", has_text="seconds")).first
+        assert seconds.evaluate("e => e.scrollWidth <= e.clientWidth + 1 && "
+                                "e.querySelector('p').scrollWidth <= e.querySelector('p').clientWidth + 1")
+        page.wait_for_function("() => location.search.includes('run=')", timeout=STEP_MS)
+        run_url = page.url
+
+        page.goto(run_url + "&present=1", timeout=STEP_MS)
+        page.wait_for_selector("[data-testid='stImage'] img", timeout=STEP_MS)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=STEP_MS)
+        charts = _inside_viewport(page, ".js-plotly-plot")
+        grids = _inside_viewport(page, "[data-testid='stImage'] img")
+        assert len(charts) == 2 and all(charts), charts        # losses + D(x) vs D(G(z)), no scrolling
+        assert len(grids) == 1 and all(grids), grids           # the current fixed-noise grid beside them
+        assert page.get_by_text("Discriminator outputs").first.is_visible()
+        size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                             "'[data-testid=\"stMarkdownContainer\"] p')).fontSize)")
+        assert size >= 19, size                                # large type
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "e2e_presenter_1280x720.png"))
+
+        # A second tab of the same browser (same owner) sees a Pause pressed in the first at its next redraw.
+        page.goto(run_url, timeout=STEP_MS)
+        page.wait_for_selector("button:has-text('Pause'):not([disabled])", timeout=STEP_MS)
+        other = context.new_page()
+        other.goto(run_url, timeout=STEP_MS)
+        other.wait_for_selector("button:has-text('Pause'):not([disabled])", timeout=STEP_MS)
+        started = time.monotonic()
+        page.get_by_role("button", name="Pause").first.click()
+        other.wait_for_selector("button:has-text('Resume'):not([disabled])", timeout=STEP_MS)
+        (ARTIFACTS / "e2e_pause_latency.txt").write_text(f"{time.monotonic() - started:.2f} s\n")
+        other.get_by_role("button", name="Stop").first.click()
+        other.wait_for_selector("text=stopped", timeout=STEP_MS)
+    finally:
+        context.close()
+
+
 def test_sigterm_saves_the_runs_and_the_server_exits_0(server, browser):
     """Last in this module (it ends the server): a run is training when the server gets SIGTERM; the
     run stops and saves, and the process exits 0 (it used to abort: exit -6, "terminate called

@@ -97,7 +97,11 @@ def leave_line_button(runners, *, key: str) -> None:
 
 
 def picker_label(info: RunInfo) -> str:
-    return f"{info.label} — {info.status}"
+    """'Linear GAN · lr G 0.0005 — training · epoch 3/10 · 14:05': the run's name first (what tells runs
+    apart), then where it stands and when it was started."""
+    import time
+    started = time.strftime("%H:%M", time.localtime(info.created))
+    return f"{info.label} — {info.status} · {started}"
 
 
 def server_caption(reg=None) -> str:

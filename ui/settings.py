@@ -110,6 +110,23 @@ def _page_default_model(family: str) -> str:
     return next(iter(GAN_MODELS if family == "gan" else VAE_MODELS))
 
 
+def demo_defaults(model: str, dataset: str = "mnist", device: str = "auto") -> TrainConfig:
+    """What the form shows for `model` before anyone touches it: the base of default run names and links."""
+    return _default_config(model).replace(dataset=dataset, device=device)
+
+
+def first_model(family: str) -> str:
+    return _page_default_model(family)
+
+
+def load_config(prefix: str, cfg: TrainConfig, *, preset: str = CUSTOM) -> None:
+    """Put every setting of `cfg` into the form (a run's settings, a deep link). Call before the widgets
+    are drawn in this script run."""
+    _set_values(prefix, _values_from_config(cfg))
+    n = cfg.metrics_samples if cfg.metrics_samples in QUALITY_SAMPLES else DEFAULT_QUALITY_SAMPLES
+    _set_values(prefix, {"metrics_every": int(cfg.metrics_every), "metrics_n": n, "preset": preset})
+
+
 def _set_values(prefix: str, values: dict[str, Any], *, only_missing: bool = False) -> None:
     for name, value in values.items():
         key = _k(prefix, name)

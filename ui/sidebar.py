@@ -7,7 +7,7 @@ from gen_core.config import DATASET_NAMES
 from gen_core.data import DATASETS, dataset_status, load_dataset
 from gen_core.device import device_description
 
-from . import classroom, identity, state
+from . import classroom, identity, present, runcard, state
 
 STATUS_TEXT = {"full": "full dataset on disk", "embedded": "embedded subset, always there",
                "missing": "not on disk: download, else the embedded subset"}
@@ -57,9 +57,6 @@ def device_picker() -> None:
         st.radio("Device", ["auto", "cpu"], key=state.DEVICE_KEY, horizontal=True,
                  format_func={"auto": f"GPU: {name}", "cpu": "CPU"}.get)
     text = device_description(state.device())
-    if text.startswith("CPU"):  # (torch's thread count here is this page's share, not the machine's)
-        from gen_core.scheduler import cpu_cores
-        text = f"CPU ({cpu_cores()} cores)"
     st.caption(f"Training on **{text}**")
 
 
@@ -87,13 +84,15 @@ def run_picker(family: str | None) -> None:
         state.touch(info.run_id)
         whose = ("yours" if info.owner == me else f"{info.owner_name}'s (you are the teacher)"
                  if state.mine(info.run_id) else f"{info.owner_name}'s, read-only")
-        st.caption(f"{info.model}, {info.epochs} epochs · id `{info.run_id}` · {whose}")
+        st.caption(f"**{runcard.safe_md(info.label)}** · {info.model}, {info.epochs} epochs · id `{info.run_id}` · "
+                   f"{whose}" + (f"  \n:material/sticky_note_2: {runcard.safe_md(info.note[:200])}" if info.note else ""))
         classroom.sidebar_run_status(info, key=f"sidebar_resume_{info.run_id}")
 
 
 def render(family: str | None) -> None:
     """Draw the sidebar. `family`: which runs the page in view cares about (None: all)."""
     with st.sidebar:
+        present.toggle()
         st.markdown("### Data")
         dataset_picker()
         st.markdown("### Device")

@@ -278,15 +278,23 @@ def picker(label: str, *, key: str, family: str | None = None, default: str | No
     choice = st.selectbox(label, keys, format_func=options.get, key=key, placeholder="No model yet")
     if choice is None or choice != UPLOAD:
         return choice
-    upload = st.file_uploader("Checkpoint file", type=["pt"], key=f"{key}_file",
+    # A rejected file must not stay in the uploader (beside the message, it looks accepted): a new
+    # uploader key empties it, and the message stays until the next file.
+    n = st.session_state.get(f"{key}_file_n", 0)
+    rejected = st.session_state.get(f"{key}_file_error")
+    upload = st.file_uploader("Checkpoint file", type=["pt"], key=f"{key}_file_{n}",
                               help="A file saved by this dashboard or `python -m gen_core.cli`.")
     if upload is None:
+        if rejected:
+            st.error(rejected, icon=":material/error:")
         return None
+    st.session_state.pop(f"{key}_file_error", None)
     try:
         source, _ = _load_upload(upload.getvalue(), upload.name, getattr(upload, "file_id", None))
     except CheckpointError as e:
-        st.error(str(e))
-        return None
+        st.session_state[f"{key}_file_error"] = f"{upload.name} was not loaded: {e}"
+        st.session_state[f"{key}_file_n"] = n + 1
+        st.rerun()
     return source
 
 

@@ -15,6 +15,7 @@ pages are all closed are stopped after GEN_CORE_IDLE_TIMEOUT_S (default 15 min).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -31,6 +32,7 @@ SESSION_KEY = "_gen_core_session_id"
 FOCUS = "focus_runs"        # session key: {"gan": run_id, "vae": run_id}
 FOCUS_ANY = "focus_any"     # session key: the run focused last, any family
 URL_SEEN = "_url_run_seen"  # session key: the ?run= value already applied
+URL_NOTICE = "_url_run_notice"  # session key: why the ?run= of the link shows nothing
 DATASET_KEY = "dataset"     # sidebar widget key (bound to ?dataset=)
 DEVICE_KEY = "device"       # sidebar widget key
 
@@ -114,6 +116,7 @@ def set_focus(run_id: str | None, family: str | None = None) -> None:
     info = registry().info(run_id)
     if info is None or not registry().may_view(run_id, identity.actor()):
         return
+    st.session_state.pop(URL_NOTICE, None)
     _focus_map()[info.family] = run_id
     st.session_state[FOCUS_ANY] = run_id
     show_in_url(run_id)
@@ -138,6 +141,28 @@ def sync_from_url() -> None:
         st.session_state[URL_SEEN] = rid
         if registry().may_view(rid, identity.actor()):
             set_focus(rid)
+        else:  # a stale link (the run was deleted, or lives on another server): say so, do not drop it silently
+            shown = re.sub(r"[^A-Za-z0-9_-]", "", rid)[:64]
+            st.session_state[URL_NOTICE] = (f"The link's run `{shown}` is not on this server any more (it was "
+                                            "deleted, or its folder removed). Pick another run in the sidebar "
+                                            "or start a new one.")
+
+
+def show_url_notice() -> None:
+    """One line when the link's ?run= no longer exists (until another run is focused)."""
+    text = st.session_state.get(URL_NOTICE)
+    if text:
+        st.warning(text, icon=":material/link_off:")
+
+
+def forget(run_id: str) -> None:
+    """After a run is deleted: out of this session's focus and the URL."""
+    for fam, rid in list(_focus_map().items()):
+        if rid == run_id:
+            _focus_map().pop(fam, None)
+    if st.session_state.get(FOCUS_ANY) == run_id:
+        st.session_state.pop(FOCUS_ANY, None)
+    show_in_url(None)
 
 
 def dataset() -> str:
@@ -147,3 +172,9 @@ def dataset() -> str:
 
 def device() -> str:
     return st.session_state.get(DEVICE_KEY) or "auto"
+
+
+def device_text(name: str | None = None) -> str:
+    """'CPU (2 cores)' / 'GPU: …': the same words on every page."""
+    from gen_core.device import device_description
+    return device_description(name or device())

@@ -9,7 +9,7 @@ import streamlit as st
 from gen_core.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb, run_budget_mb
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.data import load_dataset
-from gen_core.estimate import speed_key
+from gen_core.estimate import measured_epoch_seconds, speed_key
 
 from . import state
 from .widgets import fmt_seconds
@@ -59,12 +59,43 @@ def suggestion(cfg: TrainConfig, est: TimeEstimate) -> str:
     return ", ".join(tips)
 
 
+def measured(cfg: TrainConfig) -> tuple[float, str] | None:
+    """(seconds per epoch, run name) of the newest run in memory with the same speed-relevant settings
+    that has finished an epoch: what this server really took, which beats any model of it."""
+    key = speed_key(cfg)
+    reg = state.registry()
+    for info in reg.list(cfg.family):
+        if not info.in_memory or info.epoch < 1:
+            continue
+        snap = reg.snapshot(info.run_id)
+        if snap is None or speed_key(snap.config) != key:
+            continue
+        seconds = measured_epoch_seconds(snap.epoch_history)
+        if seconds:
+            return seconds, info.label
+    return None
+
+
 def show(cfg: TrainConfig) -> None:
-    """'≈ 4.2 s per epoch on CPU (…), needs ≈ 40 MB'; a warning when slow."""
+    """'≈ 4.2 s per epoch on CPU (…), needs ≈ 40 MB'; a warning when slow. When a run with the same
+    speed-relevant settings has finished an epoch on this server, its measured time is shown instead."""
     try:
         est, mem = _both(cfg)
     except ConfigError as e:
         st.caption(f"Could not size this setting: {e}")
+        return
+    real = measured(cfg)
+    if real is not None:
+        seconds = real[0]
+        per_step = seconds / max(est.steps_per_epoch, 1)
+        text = (f"≈ **{fmt_seconds(seconds)} per epoch** on {state.device_text(cfg.device)} "
+                f"({est.steps_per_epoch:,} steps × {per_step * 1000:,.0f} ms with validation, as measured by an "
+                f"earlier run with the same model and batch sizes), ≈ {fmt_seconds(seconds * cfg.epochs)} for "
+                f"{cfg.epochs} epochs; needs ≈ {fmt_mb(mem.total_bytes)} of memory.")
+        if seconds > SLOW_EPOCH_S:
+            st.warning(f"{text} That is slow to watch live: try {suggestion(cfg, est)}.", icon=":material/speed:")
+        else:
+            st.caption(f":material/timer: {text}")
         return
     total = est.seconds_per_epoch * cfg.epochs
     gpu = "" if est.device.startswith("CPU") else " (an upper bound: the model is calibrated on the CPU)"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Callable, Sequence
 
 import numpy as np
@@ -72,6 +73,13 @@ def control(run_id: str, action: str) -> None:
 def run_controls(runner: TrainingRunner, snap: RunSnapshot, *, key: str) -> None:
     """Pause / Resume / Step / Stop for a run (each only enabled when it makes sense); read-only
     for a run that belongs to someone else."""
+    if not control_allowed(snap):
+        return
+    control_buttons(runner, snap, key=key, cols=st.columns(4))
+
+
+def control_allowed(snap: RunSnapshot) -> bool:
+    """Shows a refused control's message; False (with a line saying so) for someone else's run."""
     from . import state as session
     error = st.session_state.pop("_control_error", None)
     if error:
@@ -80,33 +88,53 @@ def run_controls(runner: TrainingRunner, snap: RunSnapshot, *, key: str) -> None
         from gen_core.owners import owner_name
         st.caption(f":material/visibility: Watching {owner_name(session.registry().owner_of(snap.run_id))}'s run "
                    "(read-only): only the student who started it, or the teacher, can control it.")
-        return
+        return False
+    return True
+
+
+def control_buttons(runner: TrainingRunner, snap: RunSnapshot, *, key: str, cols, labels: bool = True) -> None:
+    """The four controls in `cols`, through the registry's owner check; labels=False: icons only
+    (presenter mode's compact row)."""
     state = snap.state
     rid = snap.run_id
-    cols = st.columns(4)
-    cols[0].button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=control, args=(rid, "pause"),
+    text = (lambda s: s) if labels else (lambda s: "")
+    cols[0].button(text("Pause"), icon=":material/pause:", key=f"{key}_pause", on_click=control, args=(rid, "pause"),
                    disabled=state not in (RUNNING, STARTING), width="stretch",
-                   help="Halt after the current optimiser step.")
-    cols[1].button("Resume", icon=":material/play_arrow:", key=f"{key}_resume", on_click=control,
-                   args=(rid, "resume"), disabled=state != PAUSED, width="stretch")
-    cols[2].button("Step", icon=":material/skip_next:", key=f"{key}_step", on_click=control, args=(rid, "step"),
+                   help="Pause: halt after the current optimiser step.")
+    cols[1].button(text("Resume"), icon=":material/play_arrow:", key=f"{key}_resume", on_click=control,
+                   args=(rid, "resume"), disabled=state != PAUSED, width="stretch", help="Resume training.")
+    cols[2].button(text("Step"), icon=":material/skip_next:", key=f"{key}_step", on_click=control, args=(rid, "step"),
                    disabled=state != PAUSED, width="stretch",
-                   help="While paused: exactly one more optimiser step, then pause again.")
-    cols[3].button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=control, args=(rid, "stop"),
+                   help="Step: while paused, exactly one more optimiser step, then pause again.")
+    cols[3].button(text("Stop"), icon=":material/stop:", key=f"{key}_stop", on_click=control, args=(rid, "stop"),
                    disabled=not snap.is_active, width="stretch",
-                   help="End the run for good (the model trained so far is kept).")
+                   help="Stop: end the run for good (the model trained so far is kept).")
+
+
+def progress_text(snap: RunSnapshot) -> str:
+    """'Epoch 3 of 10 · step 50 / 250' while training (the epoch in progress); once over, the epoch it
+    ended in: a run stopped part-way through epoch 3 says 'Stopped in epoch 3 of 3', never 'Epoch 2'."""
+    if snap.state == STARTING:
+        return "Starting: loading data and building the model…"
+    steps = f"step {snap.step:,} / {snap.total_steps:,}"
+    per_epoch = snap.total_steps // max(snap.epochs, 1) if snap.total_steps else 0
+    mid_epoch = per_epoch > 0 and snap.step % per_epoch != 0 and snap.epoch < snap.epochs
+    if snap.is_active:
+        shown = min(snap.epoch + (1 if snap.epoch < snap.epochs else 0), snap.epochs)
+        return f"Epoch {max(shown, 1)} of {snap.epochs} · {steps}"
+    if mid_epoch:
+        return f"{snap.state.capitalize()} in epoch {snap.epoch + 1} of {snap.epochs} · {steps}"
+    return f"Epoch {snap.epoch} of {snap.epochs} · {steps}"
 
 
 def progress_panel(snap: RunSnapshot) -> None:
     """Progress bar with epoch, step, samples/s and ETA, plus the run's state."""
     state_badge(snap.state)
-    text = (f"Epoch {min(snap.epoch + (1 if snap.is_active and snap.epoch < snap.epochs else 0), snap.epochs)}"
-            f" of {snap.epochs} · step {snap.step:,} / {snap.total_steps:,}")
-    if snap.state == STARTING:
-        text = "Starting: loading data and building the model…"
-    st.progress(min(max(snap.progress, 0.0), 1.0), text=text)
+    st.progress(min(max(snap.progress, 0.0), 1.0), text=progress_text(snap))
     c = st.columns(4)
-    c[0].metric("Samples / s", f"{snap.samples_per_sec:,.0f}" if snap.samples_per_sec else "—")
+    c[0].metric("Samples / s", f"{snap.samples_per_sec:,.0f}" if snap.samples_per_sec else "—",
+                help="While training: over the last ~50 steps. Paused or over: the run's average "
+                     "(images trained ÷ training time, pauses excluded).")
     c[1].metric("Training time", fmt_seconds(snap.elapsed))
     c[2].metric("Time left (ETA)", fmt_seconds(snap.eta_seconds) if snap.is_active else "—")
     c[3].metric("Parameters", fmt_count(snap.num_parameters.get("total")) if snap.num_parameters else "—")
@@ -123,11 +151,27 @@ def download_png(label: str, image: np.ndarray, file_name: str, *, key: str, sca
                        key=key, icon=":material/download:", on_click="ignore")
 
 
-def download_gif(label: str, frames: Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]], file_name: str,
+def labelled_gif(frames: Sequence, *, duration_ms: int = 400, scale: int = 1) -> bytes:
+    """GIF bytes from frames that are images or (label, image) pairs (the label is drawn on the frame)."""
+    frames = list(frames)
+    if frames and isinstance(frames[0], tuple):
+        labels = [str(lab) for lab, _ in frames]
+        return gif_bytes([img for _, img in frames], duration_ms=duration_ms, scale=scale, labels=labels)
+    return gif_bytes(frames, duration_ms=duration_ms, scale=scale)
+
+
+def gif_name(file_stem: str) -> str:
+    """'gan_ab12_samples_epoch3' → 'gan_ab12_samples_all_epochs.gif': the animation holds every epoch,
+    so its name must not carry the one on the slider."""
+    return re.sub(r"_epoch\d+$", "", file_stem) + "_all_epochs.gif"
+
+
+def download_gif(label: str, frames: Sequence | Callable[[], Sequence], file_name: str,
                  *, key: str, scale: int = 1, duration_ms: int = 400) -> None:
-    """`frames` may be a callable, so the frames are only made when the button is clicked."""
+    """`frames` may be a callable, so the frames are only made when the button is clicked. Frames are
+    images, or (label, image) pairs whose label is written on the frame."""
     get = frames if callable(frames) else (lambda f=list(frames): f)
-    st.download_button(label, data=lambda: gif_bytes(list(get()), duration_ms=duration_ms, scale=scale),
+    st.download_button(label, data=lambda: labelled_gif(get(), duration_ms=duration_ms, scale=scale),
                        file_name=file_name, mime="image/gif", key=key, icon=":material/animation:",
                        on_click="ignore")
 
@@ -170,13 +214,13 @@ def image_panel(image: np.ndarray, *, key: str, title: str, file_stem: str, capt
         download_png("PNG", image, f"{file_stem}.png", key=f"{key}_png", scale=scale)
     if frames is not None:
         with cols[1]:
-            download_gif("GIF, all epochs", frames, f"{file_stem}_epochs.gif", key=f"{key}_gif", scale=scale)
+            download_gif("GIF, all epochs", frames, gif_name(file_stem), key=f"{key}_gif", scale=scale)
 
 
-def epoch_frames(snapshots: Sequence, make: Callable) -> Callable[[], list[np.ndarray]]:
-    """A callable giving `make(snapshot)` for every epoch (run only when a GIF is asked for)."""
+def epoch_frames(snapshots: Sequence, make: Callable) -> Callable[[], list[tuple[str, np.ndarray]]]:
+    """A callable giving ('epoch N', `make(snapshot)`) for every epoch (run only when a GIF is asked for)."""
     snaps = tuple(snapshots)
-    return lambda: [make(s) for s in snaps]
+    return lambda: [(f"epoch {s.epoch}", make(s)) for s in snaps]
 
 
 def samples_of(snap) -> np.ndarray:
@@ -211,14 +255,14 @@ def history_downloads(snap: RunSnapshot, *, key: str) -> None:
         download_csv("Per-epoch metrics (CSV)", snap.epoch_history, f"{stem}_epochs.csv", key=f"{key}_csv_epochs")
 
 
-def chart_options(key: str, *, x_axis: bool = True) -> tuple[str, float]:
+def chart_options(key: str, *, x_axis: bool = True, default_x: str = "step") -> tuple[str, float]:
     """x-axis (step / epoch / seconds) and EMA smoothing for the loss charts."""
-    cols = st.columns([2, 3, 3])
-    x = "step"
+    cols = st.columns([3, 3, 2])  # the x-axis control needs room for "seconds" at 1280 px
+    x = default_x
     if x_axis:
-        x = cols[0].segmented_control("x axis", ["step", "epoch", "time"], default="step", required=True,
+        x = cols[0].segmented_control("x axis", ["step", "epoch", "time"], default=default_x, required=True,
                                       key=f"{key}_x", format_func={"step": "steps", "epoch": "epochs",
-                                                                   "time": "seconds"}.get) or "step"
+                                                                   "time": "seconds"}.get) or default_x
     smoothing = cols[1 if x_axis else 0].slider("Smoothing (EMA)", 0.0, 0.99, 0.9, 0.01, key=f"{key}_smooth",
                                help="Exponential moving average over steps; the raw values stay visible, faint.")
     return x, smoothing

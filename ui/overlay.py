@@ -1,0 +1,69 @@
+"""Runs to overlay: the server's runs (yours and everyone's) and the shipped checkpoints' histories,
+each as one `OverlayItem` (name, settings, per-step and per-epoch records, final grid)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gen_core.describe import unique_name
+from gen_core.config import TrainConfig
+
+from . import sources, state, widgets
+
+
+@dataclass(frozen=True)
+class OverlayItem:
+    key: str                 # "run:<id>" or "file:<path>"
+    name: str                # unique among the items shown together (the legend)
+    config: TrainConfig
+    steps: tuple
+    epochs: tuple
+    final_grid: np.ndarray | None
+    final_epoch: int
+    state: str
+
+
+def options() -> dict[str, str]:
+    """key → label: every run on the server, then every shipped checkpoint that loads."""
+    out = {}
+    for info in state.registry().list():
+        mine = " (yours)" if state.mine(info.run_id) else ""
+        out[f"run:{info.run_id}"] = f"{info.label}{mine} — {info.status}"
+    out.update(sources.file_options())
+    return out
+
+
+def load(keys: list[str]) -> tuple[list[OverlayItem], list[str]]:
+    """The items behind `keys` (and a line for each one that cannot be shown)."""
+    items, problems, names = [], [], []
+    reg = state.registry()
+    for key in keys:
+        kind, _, ref = key.partition(":")
+        if kind == "run":
+            snap = reg.snapshot(ref)
+            info = reg.info(ref)
+            if snap is None or info is None:
+                problems.append(f"run {ref} is gone.")
+                continue
+            name, cfg, steps, epochs, snaps, run_state = (info.label, snap.config, snap.step_history,
+                                                          snap.epoch_history, snap.epoch_snapshots, snap.state)
+        else:
+            try:
+                view = sources.resolve(key)
+            except sources.CheckpointError as e:
+                problems.append(str(e))
+                continue
+            if view is None:
+                continue
+            name = f"shipped {Path(ref).stem}"
+            cfg, steps, epochs, snaps, run_state = (view.config, view.step_history, view.epoch_history,
+                                                    view.snapshots, "checkpoint")
+        name = unique_name(name, names)
+        names.append(name)
+        last = snaps[-1] if snaps else None
+        items.append(OverlayItem(key, name, cfg, tuple(steps), tuple(epochs),
+                                 widgets.samples_of(last) if last is not None else None,
+                                 last.epoch if last is not None else 0, run_state))
+    return items, problems
