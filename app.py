@@ -23,6 +23,8 @@ PAGES = {
     "latent-explorer": st.Page("app_pages/latent_explorer.py", title="Latent explorer", icon=":material/explore:",
                                url_path="latent-explorer"),
     "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
+    "conditional": st.Page("app_pages/conditional.py", title="Conditional models", icon=":material/label:",
+                           url_path="conditional"),
     "experiments": st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:",
                            url_path="experiments"),
     "teacher": st.Page("app_pages/teacher.py", title="Teacher", icon=":material/school:", url_path="teacher"),
@@ -31,7 +33,7 @@ FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
 
 page = st.navigation({"": [PAGES["home"]],
                       "Train": [PAGES["train-gan"], PAGES["train-vae"]],
-                      "Explore": [PAGES["latent-explorer"], PAGES["compare"]],
+                      "Explore": [PAGES["latent-explorer"], PAGES["compare"], PAGES["conditional"]],
                       "Experiment": [PAGES["experiments"]],
                       "Class": [PAGES["teacher"]]})
 state.sync_from_url()

@@ -173,6 +173,49 @@ class ConvVAEConfig:
                f"got {self.image_size}.")
 
 
+@dataclass
+class CGANConfig:
+    """Class-conditional DCGAN: label embedding into G (Mirza & Osindero 2014), projection D
+    (Miyato & Koyama 2018). Same layer plan as `DCGANConfig`; `num_classes` comes from the data."""
+    latent_dim: int = field(default=64, metadata={"help": "size of the noise vector z"})
+    g_width: int = field(default=32, metadata={"help": "generator feature maps in the last layer (ngf)"})
+    d_width: int = field(default=32, metadata={"help": "discriminator feature maps in the first layer (ndf)"})
+    embed_dim: int = field(default=16, metadata={"help": "size of the generator's label embedding"})
+    num_classes: int = field(default=10, metadata={"help": "number of labels (the dataset's classes)"})
+    image_size: int = field(default=28, metadata={"help": "28 (two up-samplings from 7×7) or 64 (four from 4×4)"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+    leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope in D"})
+
+    def __post_init__(self):
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_int("g_width", self.g_width, 4, 512)
+        _check_int("d_width", self.d_width, 4, 512)
+        _check_int("embed_dim", self.embed_dim, 1, 512)
+        _check_int("num_classes", self.num_classes, 2, 1000)
+        _check_choice("image_size", self.image_size, (28, 32, 64))
+        _check_int("channels", self.channels, 1, 3)
+        _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+
+
+@dataclass
+class CVAEConfig:
+    """Conditional VAE (Sohn et al. 2015): one-hot labels into the encoder and the decoder.
+    MLP layout of seed report 000's VAE; with a 2-D latent, z holds style and y holds the class."""
+    latent_dim: int = field(default=2, metadata={"help": "size of the latent code z"})
+    hidden: tuple[int, ...] = field(default=(512, 256),
+                                    metadata={"help": "encoder hidden widths; the decoder mirrors them"})
+    num_classes: int = field(default=10, metadata={"help": "number of labels (the dataset's classes)"})
+    image_size: int = field(default=28, metadata={"help": "side of the square images"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+
+    def __post_init__(self):
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        self.hidden = _widths("hidden", self.hidden)
+        _check_int("num_classes", self.num_classes, 2, 1000)
+        _check_int("image_size", self.image_size, 8, 128)
+        _check_int("channels", self.channels, 1, 3)
+
+
 GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
 RECON_LOSS_NAMES = ("bce", "mse")
 DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "mnist-mini")

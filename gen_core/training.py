@@ -289,7 +289,12 @@ class Trainer:
             torch.manual_seed(config.seed)
             self.model = build_model_for(config).to(self.device)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.objective = OBJECTIVES[self.spec.family](self.model, config, self.device, self.rng)
+        objectives = OBJECTIVES
+        if self.spec.conditional:  # labels are model inputs: gen_core.conditional's objectives
+            from .conditional import CONDITIONAL_OBJECTIVES, check_labels
+            check_labels(config, self.data)
+            objectives = CONDITIONAL_OBJECTIVES
+        self.objective = objectives[self.spec.family](self.model, config, self.device, self.rng)
 
         side = self.model.image_shape[-1]
         self.batcher = Batcher(self.data.train_images, self.data.train_labels, config.batch_size,
@@ -301,6 +306,9 @@ class Trainer:
                                    image_size=side, seed=config.seed)
         self.val_x = self.val_batcher.take(n_val) if n_val else None
         self.val_labels = self.data.test_labels[:n_val].numpy()
+        self._labels_kw = (lambda y: {"y": y}) if self.spec.conditional else (lambda y: {})
+        if self.spec.conditional:
+            self.objective.val_labels = self.data.test_labels[:n_val].to(self.device)
         # The same z every epoch, so the grids show one set of samples evolving (pytorch/examples dcgan).
         fixed_gen = torch.Generator().manual_seed(config.seed + 12345)
         self.fixed_z = torch.randn(config.n_fixed, self.model.latent_dim, generator=fixed_gen).to(self.device)
@@ -345,7 +353,9 @@ class Trainer:
         self.model.train()
         self.objective.progress = self.step / max(self.total_steps, 1)
         self.objective.step = self.step
-        batches = [next(self._epoch_iter)[0] for _ in range(self.objective.batches_per_step)]
+        batches = [next(self._epoch_iter) for _ in range(self.objective.batches_per_step)]  # (x, y) pairs
+        if not getattr(self.objective, "uses_labels", False):
+            batches = [x for x, _ in batches]
         values = self.objective.train_step(batches)
         # One host sync for all metrics of the step.
         metrics = dict(zip(values, torch.stack(list(values.values())).tolist()))
@@ -417,8 +427,12 @@ class Trainer:
         if self.family == "vae" and self.val_x is not None:
             originals = self.val_x[: min(16, len(self.val_x))]
             snap.originals = to_uint8(originals)
-            snap.reconstructions = to_uint8(model.decode(model.encode(originals)[0]))
-            means = torch.cat([model.encode(c)[0] for c in self.val_x.split(self.config.batch_size)])
+            labels = self.data.test_labels[: len(self.val_x)].to(self.device)
+            kw = self._labels_kw
+            snap.reconstructions = to_uint8(model.decode(model.encode(originals, **kw(labels[:16]))[0],
+                                                         **kw(labels[:16])))
+            means = torch.cat([model.encode(c, **kw(y))[0] for c, y in
+                               zip(self.val_x.split(self.config.batch_size), labels.split(self.config.batch_size))])
             snap.latent_means = means.float().cpu().numpy()
             snap.latent_labels = self.val_labels
         return snap
