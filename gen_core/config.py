@@ -129,7 +129,7 @@ class DCGANConfig:
         _check_choice("upsample", self.upsample, DCGAN_UPSAMPLE)
         _check_int("g_width", self.g_width, 4, 512)
         _check_int("d_width", self.d_width, 4, 512)
-        _check_choice("image_size", self.image_size, (28, 64))
+        _check_choice("image_size", self.image_size, (28, 32, 64))
         _check_int("channels", self.channels, 1, 3)
         _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
 
@@ -219,6 +219,14 @@ class CVAEConfig:
 GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
 RECON_LOSS_NAMES = ("bce", "mse")
 DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "mnist-mini")
+# Colour data (gen_core.shapes, gen_core.image_folders): not in the sidebar's grey-scale list.
+# "folder:<path>" names a folder or .zip of your own images (or, for uploads, its name).
+COLOUR_DATASET_NAMES = ("shapes",)
+FOLDER_PREFIX = "folder:"
+
+
+def is_folder_dataset(name) -> bool:
+    return isinstance(name, str) and name.startswith(FOLDER_PREFIX) and len(name) > len(FOLDER_PREFIX)
 
 
 @dataclass
@@ -258,6 +266,7 @@ class TrainConfig:
     beta: float = field(default=1.0, metadata={"help": "weight of the KL term (β-VAE)"})
     # --- Snapshots -----------------------------------------------------------
     n_fixed: int = field(default=64, metadata={"help": "fixed-noise samples per epoch grid"})
+    n_recon: int = field(default=16, metadata={"help": "held-out images reconstructed per epoch (VAE)"})
     latent_map_size: int = field(default=20, metadata={"help": "n for the n×n latent map (2-D latents)"})
     val_images: int = field(default=2000, metadata={"help": "held-out images scored each epoch"})
     # --- Quality metrics during training (gen_core.metrics) ------------------
@@ -277,7 +286,8 @@ class TrainConfig:
             self.model_config = model_config_from_dict(self.model, self.model_config)
         _check(isinstance(self.model_config, spec.config_cls),
                f"model_config for {self.model} must be a {spec.config_cls.__name__}.")
-        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        if not (is_folder_dataset(self.dataset) and len(self.dataset) <= 4096 and "\x00" not in self.dataset):
+            _check_choice("dataset", self.dataset, DATASET_NAMES + COLOUR_DATASET_NAMES)
         _check(self.data_root is None or (isinstance(self.data_root, str) and self.data_root.strip() != ""
                                           and "\x00" not in self.data_root and len(self.data_root) <= 4096),
                f"data_root must be a folder path or empty, got {_short(self.data_root)}.")
@@ -318,6 +328,7 @@ class TrainConfig:
         _check_choice("recon_loss", self.recon_loss, RECON_LOSS_NAMES)
         _check_float("beta", self.beta, 0.0, 1000.0)
         _check_int("n_fixed", self.n_fixed, 1, 256)
+        _check_int("n_recon", self.n_recon, 1, 64)
         _check_int("latent_map_size", self.latent_map_size, 2, 40)
         _check_int("val_images", self.val_images, 0, 100_000)
         _check_int("metrics_every", self.metrics_every, 0, 10_000)

@@ -278,7 +278,10 @@ class Trainer:
             check_device_available(config.device)
         self.device = resolve_device(device if device is not None else config.device)
         self.spec = get_model_spec(config.model)
-        self.data = data if data is not None else load_dataset(config.dataset, config.data_root)
+        mc = config.model_config  # sizes for your own image folders (gen_core.image_folders)
+        self.data = data if data is not None else load_dataset(
+            config.dataset, config.data_root, image_size=getattr(mc, "image_size", 32),
+            channels=getattr(mc, "channels", 3))
         images = self.data.train_images
         # The data's size is known only now: the one place that checks a config against it.
         check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
@@ -425,12 +428,13 @@ class Trainer:
         if model.latent_dim == 2:
             snap.latent_map = to_uint8(latent_map(model, self.config.latent_map_size))
         if self.family == "vae" and self.val_x is not None:
-            originals = self.val_x[: min(16, len(self.val_x))]
+            k = min(getattr(self.config, "n_recon", 16), len(self.val_x))
+            originals = self.val_x[:k]
             snap.originals = to_uint8(originals)
             labels = self.data.test_labels[: len(self.val_x)].to(self.device)
             kw = self._labels_kw
-            snap.reconstructions = to_uint8(model.decode(model.encode(originals, **kw(labels[:16]))[0],
-                                                         **kw(labels[:16])))
+            snap.reconstructions = to_uint8(model.decode(model.encode(originals, **kw(labels[:k]))[0],
+                                                         **kw(labels[:k])))
             means = torch.cat([model.encode(c, **kw(y))[0] for c, y in
                                zip(self.val_x.split(self.config.batch_size), labels.split(self.config.batch_size))])
             snap.latent_means = means.float().cpu().numpy()
