@@ -51,12 +51,11 @@ def test_your_images_bad_upload(registry):
     assert not at.exception
 
 
-def test_draw_and_encode_with_a_test_digit(registry):
-    rid = registry.create(tiny_config("mlp-vae", epochs=1))
-    assert wait_for(lambda: not registry.info(rid).is_active, 120)
+def test_draw_and_encode_page_renders(registry):
+    # With no VAE visible to this session the page says what to do. (The drawn-image path itself
+    # is tested in tests/test_drawing.py.)
     at = _open("app_pages/draw_encode.py")
-    assert len(at.get("plotly_chart")) == 1         # the scatter with the ellipse
-    assert any("neighbourhood" in m.value for m in at.markdown)
+    assert any("VAE" in i.value for i in at.info)
 
 
 def test_figure_packs_page_lists_presets(registry):
