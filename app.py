@@ -25,6 +25,13 @@ PAGES = {
     "latent-explorer": st.Page("app_pages/latent_explorer.py", title="Latent explorer", icon=":material/explore:",
                                url_path="latent-explorer"),
     "compare": st.Page("app_pages/compare.py", title="GAN vs VAE", icon=":material/compare:", url_path="compare"),
+    "conditional": st.Page("app_pages/conditional.py", title="Conditional models", icon=":material/label:",
+                           url_path="conditional"),
+    "your-images": st.Page("app_pages/your_images.py", title="Your images", icon=":material/photo_library:",
+                           url_path="your-images"),
+    "draw": st.Page("app_pages/draw_encode.py", title="Draw and encode", icon=":material/draw:", url_path="draw"),
+    "figure-packs": st.Page("app_pages/figure_packs.py", title="Figure packs", icon=":material/collections:",
+                            url_path="figure-packs"),
     "experiments": st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:",
                            url_path="experiments"),
     "runs": st.Page("app_pages/runs.py", title="Runs", icon=":material/stacked_line_chart:", url_path="runs"),
@@ -34,8 +41,9 @@ FAMILY_OF_PAGE = {"train-gan": "gan", "train-vae": "vae"}
 
 page = st.navigation({"": [PAGES["home"]],
                       "Train": [PAGES["train-gan"], PAGES["train-vae"]],
-                      "Explore": [PAGES["latent-explorer"], PAGES["compare"]],
-                      "Experiment": [PAGES["experiments"], PAGES["runs"]],
+                      "Explore": [PAGES["latent-explorer"], PAGES["compare"], PAGES["conditional"],
+                                  PAGES["draw"]],
+                      "Experiment": [PAGES["experiments"], PAGES["figure-packs"], PAGES["your-images"], PAGES["runs"]],
                       "Class": [PAGES["teacher"]]})
 state.sync_from_url()
 page_key = next((k for k, p in PAGES.items() if p.url_path == page.url_path), "home")

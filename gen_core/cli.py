@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .checkpoints import CheckpointError, load_checkpoint, resume_trainer, sample_grid, save_checkpoint
-from .config import DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
+from .config import COLOUR_DATASET_NAMES, DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
 from .data import DATASETS, dataset_status, default_data_roots
 from .device import device_description
 from .imaging import make_grid, save_png
@@ -41,7 +41,7 @@ PROG = "python -m gen_core"
 POLL_SECONDS = 0.2
 MAX_NPY_SAMPLES = 100_000  # 100k × 784 bytes ≈ 78 MB for 28×28 grey images
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-CHOICES = {"model": tuple(MODELS), "dataset": DATASET_NAMES, "gan_loss": GAN_LOSS_NAMES,
+CHOICES = {"model": tuple(MODELS), "dataset": DATASET_NAMES + COLOUR_DATASET_NAMES, "gan_loss": GAN_LOSS_NAMES,
            "recon_loss": RECON_LOSS_NAMES}
 # Settings that may change when a run is resumed; the rest would make it a different run.
 RESUME_OVERRIDES = ("epochs", "device", "data_root")
@@ -110,6 +110,17 @@ def _parser_for(tp) -> tuple[Callable[[str], Any], str]:
     return str, "TEXT"
 
 
+def _dataset_arg(text: str) -> str:
+    """A dataset name, or a path to a folder / .zip of images → "folder:<absolute path>"."""
+    if text in CHOICES["dataset"]:
+        return text
+    path = Path(text).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
+        return "folder:" + str(path.resolve())
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a dataset ({', '.join(CHOICES['dataset'])}) nor a "
+                                     "folder or .zip of images")
+
+
 def _presets() -> dict:
     """gen_core.presets.PRESETS, or {} where that module is absent or broken."""
     try:
@@ -176,7 +187,9 @@ def _add_train_parser(sub) -> argparse.ArgumentParser:
             shown = str(default)
         help_text = f"{f.metadata.get('help', f.name)} (default: {shown})"
         kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=help_text)
-        if f.name in CHOICES:
+        if f.name == "dataset":  # a known name, or a folder / .zip of your own images
+            kwargs.update(type=_dataset_arg, metavar="{" + ",".join(CHOICES[f.name]) + "}|PATH")
+        elif f.name in CHOICES:
             kwargs.update(choices=CHOICES[f.name], metavar="{" + ",".join(CHOICES[f.name]) + "}")
         else:
             kwargs.update(type=parse, metavar=metavar)

@@ -129,7 +129,7 @@ class DCGANConfig:
         _check_choice("upsample", self.upsample, DCGAN_UPSAMPLE)
         _check_int("g_width", self.g_width, 4, 512)
         _check_int("d_width", self.d_width, 4, 512)
-        _check_choice("image_size", self.image_size, (28, 64))
+        _check_choice("image_size", self.image_size, (28, 32, 64))
         _check_int("channels", self.channels, 1, 3)
         _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
 
@@ -173,10 +173,61 @@ class ConvVAEConfig:
                f"got {self.image_size}.")
 
 
+@dataclass
+class CGANConfig:
+    """Class-conditional DCGAN: label embedding into G (Mirza & Osindero 2014), projection D
+    (Miyato & Koyama 2018). Same layer plan as `DCGANConfig`; `num_classes` comes from the data."""
+    latent_dim: int = field(default=64, metadata={"help": "size of the noise vector z"})
+    g_width: int = field(default=32, metadata={"help": "generator feature maps in the last layer (ngf)"})
+    d_width: int = field(default=32, metadata={"help": "discriminator feature maps in the first layer (ndf)"})
+    embed_dim: int = field(default=16, metadata={"help": "size of the generator's label embedding"})
+    num_classes: int = field(default=10, metadata={"help": "number of labels (the dataset's classes)"})
+    image_size: int = field(default=28, metadata={"help": "28 (two up-samplings from 7×7) or 64 (four from 4×4)"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+    leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope in D"})
+
+    def __post_init__(self):
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        _check_int("g_width", self.g_width, 4, 512)
+        _check_int("d_width", self.d_width, 4, 512)
+        _check_int("embed_dim", self.embed_dim, 1, 512)
+        _check_int("num_classes", self.num_classes, 2, 1000)
+        _check_choice("image_size", self.image_size, (28, 32, 64))
+        _check_int("channels", self.channels, 1, 3)
+        _check_float("leaky_slope", self.leaky_slope, 0.0, 1.0)
+
+
+@dataclass
+class CVAEConfig:
+    """Conditional VAE (Sohn et al. 2015): one-hot labels into the encoder and the decoder.
+    MLP layout of seed report 000's VAE; with a 2-D latent, z holds style and y holds the class."""
+    latent_dim: int = field(default=2, metadata={"help": "size of the latent code z"})
+    hidden: tuple[int, ...] = field(default=(512, 256),
+                                    metadata={"help": "encoder hidden widths; the decoder mirrors them"})
+    num_classes: int = field(default=10, metadata={"help": "number of labels (the dataset's classes)"})
+    image_size: int = field(default=28, metadata={"help": "side of the square images"})
+    channels: int = field(default=1, metadata={"help": "image channels"})
+
+    def __post_init__(self):
+        _check_int("latent_dim", self.latent_dim, 1, 1024)
+        self.hidden = _widths("hidden", self.hidden)
+        _check_int("num_classes", self.num_classes, 2, 1000)
+        _check_int("image_size", self.image_size, 8, 128)
+        _check_int("channels", self.channels, 1, 3)
+
+
 GAN_LOSS_NAMES = ("non-saturating", "minimax", "lsgan", "wgan-gp", "hinge")
 RECON_LOSS_NAMES = ("bce", "mse")
 DATASET_NAMES = ("mnist", "fashion-mnist", "kmnist", "mnist-mini")
 VAL_POINTS = 50   # validation points a long run's curve gets with val_every = 0 (auto)
+# Colour data (gen_core.shapes, gen_core.image_folders): not in the sidebar's grey-scale list.
+# "folder:<path>" names a folder or .zip of your own images (or, for uploads, its name).
+COLOUR_DATASET_NAMES = ("shapes",)
+FOLDER_PREFIX = "folder:"
+
+
+def is_folder_dataset(name) -> bool:
+    return isinstance(name, str) and name.startswith(FOLDER_PREFIX) and len(name) > len(FOLDER_PREFIX)
 
 
 @dataclass
@@ -216,6 +267,7 @@ class TrainConfig:
     beta: float = field(default=1.0, metadata={"help": "weight of the KL term (β-VAE)"})
     # --- Snapshots -----------------------------------------------------------
     n_fixed: int = field(default=64, metadata={"help": "fixed-noise samples per epoch grid"})
+    n_recon: int = field(default=16, metadata={"help": "held-out images reconstructed per epoch (VAE)"})
     latent_map_size: int = field(default=20, metadata={"help": "n for the n×n latent map (2-D latents)"})
     val_images: int = field(default=2000, metadata={"help": "held-out images scored each epoch"})
     val_every: int = field(default=0, metadata={
@@ -238,7 +290,8 @@ class TrainConfig:
             self.model_config = model_config_from_dict(self.model, self.model_config)
         _check(isinstance(self.model_config, spec.config_cls),
                f"model_config for {self.model} must be a {spec.config_cls.__name__}.")
-        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        if not (is_folder_dataset(self.dataset) and len(self.dataset) <= 4096 and "\x00" not in self.dataset):
+            _check_choice("dataset", self.dataset, DATASET_NAMES + COLOUR_DATASET_NAMES)
         _check(self.data_root is None or (isinstance(self.data_root, str) and self.data_root.strip() != ""
                                           and "\x00" not in self.data_root and len(self.data_root) <= 4096),
                f"data_root must be a folder path or empty, got {_short(self.data_root)}.")
@@ -279,6 +332,7 @@ class TrainConfig:
         _check_choice("recon_loss", self.recon_loss, RECON_LOSS_NAMES)
         _check_float("beta", self.beta, 0.0, 1000.0)
         _check_int("n_fixed", self.n_fixed, 1, 256)
+        _check_int("n_recon", self.n_recon, 1, 64)
         _check_int("latent_map_size", self.latent_map_size, 2, 40)
         _check_int("val_images", self.val_images, 0, 100_000)
         _check_int("val_every", self.val_every, 0, 10_000)

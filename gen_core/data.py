@@ -164,8 +164,13 @@ def _show(path: Path | str) -> str:
 # -----------------------------------------------------------------------------
 # Loading
 
-def load_dataset(name: str, root: str | Path | None = None, download: bool | None = None) -> ImageData:
+def load_dataset(name: str, root: str | Path | None = None, download: bool | None = None, *,
+                 image_size: int = 32, channels: int = 3) -> ImageData:
     """Load `name` whole, as uint8 tensors. Never raises for missing data: falls back to mnist-mini.
+
+    Colour data: "shapes" is generated in code (gen_core.shapes); "folder:<path>" reads a folder or
+    .zip of your own images at `image_size` / `channels` (gen_core.image_folders; raises
+    ImageFolderError, with a message for users, when it cannot).
 
     root:     folder in torchvision's layout (root/MNIST/raw/...); default: `default_data_roots()`.
     download: try torchvision's download when the files are missing. None means yes,
@@ -173,6 +178,12 @@ def load_dataset(name: str, root: str | Path | None = None, download: bool | Non
               or to the first default root ("data/").
     Results are cached in-process, keyed on the dataset and the folders involved.
     """
+    if name == "shapes":
+        from .shapes import load_shapes
+        return load_shapes()
+    if isinstance(name, str) and name.startswith("folder:"):
+        from .image_folders import load_folder_dataset
+        return load_folder_dataset(name[len("folder:"):], image_size, channels)
     info = _info(name)
     if info.torchvision_cls_name is None:
         return _load_cached(name, None, None, False)

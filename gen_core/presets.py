@@ -236,6 +236,39 @@ _SEED002 = [
     ),
 ]
 
+# Conditional models. Seed 002 names the conditional GAN ("Both generator and discriminator are
+# provided some extra information") without sizes; the layouts are this engine's CPU-sized ones.
+_SEED002_CONDITIONAL = [
+    Preset(
+        name="seed002-cgan",
+        title="Conditional DCGAN, pick a digit (seed report 002)",
+        source=f"{_S002}, week 2 list of GAN types, '2. Conditional Gan (CGAN)'",
+        family="gan",
+        model="cgan",
+        model_overrides=dict(latent_dim=64, g_width=32, d_width=32, embed_dim=16),
+        train_overrides=dict(epochs=10, batch_size=64, lr_g=2e-4, lr_d=2e-4, images_per_epoch=6400),
+        note=("Report: names the CGAN ('both generator and discriminator are provided some extra "
+              "information') and gives no architecture. cgan is the CPU-sized DCGAN (28×28, ngf = ndf = 32) "
+              "with a 16-D label embedding concatenated to z in G (Mirza & Osindero 2014) and a projection "
+              "discriminator (Miyato & Koyama 2018); batch 64, Adam 2e-4 / beta1 0.5 as for DCGAN; "
+              "10 epochs of 6,400 images so it trains live on a CPU."),
+    ),
+    Preset(
+        name="seed000-cvae",
+        title="Conditional VAE, 2-D latent (seed 000's MLP VAE + labels)",
+        source=f"{_S000}, §1.4.3 VAE layout, conditioned on the label as in Sohn et al. 2015",
+        family="vae",
+        model="cvae",
+        model_overrides=dict(latent_dim=2, hidden=(512, 256)),
+        train_overrides=dict(epochs=10, lr=1e-3, images_per_epoch=6400),
+        note=("Seed 000's MLP VAE (784 → 512 → 256 → 2, mirrored decoder) with the one-hot label "
+              "concatenated to the encoder's input and the decoder's z (Sohn et al. 2015). Not in the "
+              "reports: the conditional counterpart of seed 002's CGAN, so the two can be compared. "
+              "With the class given, the 2-D code holds the style: 'same z, every label' writes ten digits "
+              "in one hand."),
+    ),
+]
+
 # ---------------------------------------------------------------------------
 # Seed 003 — UF COP 6610, Fall 2019. §2 GAN and §3 VAE on MNIST. The report runs the
 # scripts it cites unchanged, so widths and optimiser settings come from them:
@@ -471,7 +504,7 @@ PAGE_DEFAULTS: dict[str, str] = {"gan": "default-gan", "vae": "default-vae"}
 # Registry
 # ---------------------------------------------------------------------------
 PRESETS: dict[str, Preset] = {}
-for _preset in [*_DEFAULTS, *_SEED000, *_SEED001, *_SEED002, *_SEED003, *_SEED004]:
+for _preset in [*_DEFAULTS, *_SEED000, *_SEED001, *_SEED002, *_SEED002_CONDITIONAL, *_SEED003, *_SEED004]:
     if _preset.name in PRESETS:
         raise ConfigError(f"duplicate preset name {_preset.name!r}.")
     PRESETS[_preset.name] = _preset

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .config import ConfigError, ConvVAEConfig, DCGANConfig, MLPGANConfig, MLPVAEConfig
+from .config import CGANConfig, ConfigError, ConvVAEConfig, CVAEConfig, DCGANConfig, MLPGANConfig, MLPVAEConfig
 from .models import build_conv_vae, build_dcgan, build_mlp_gan, build_mlp_vae
+from .models.cgan import build_cgan
+from .models.cvae import build_cvae
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class ModelSpec:
     build: Callable
     defaults: dict = field(default_factory=dict)  # overrides of the config class defaults
     description: str = ""
+    conditional: bool = False  # trained on (image, label) pairs; the label is an input of the model
 
     def default_config(self):
         return self.config_cls(**self.defaults)
@@ -34,6 +37,12 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
               description="Fully connected VAE of seed report 000; 2-D latent by default."),
     ModelSpec("conv-vae", "vae", "Conv VAE", ConvVAEConfig, build_conv_vae,
               description="Convolutional VAE (32, 64 channels) of seed report 002."),
+    ModelSpec("cgan", "gan", "Conditional DCGAN (cGAN)", CGANConfig, build_cgan, conditional=True,
+              description="DCGAN with the label embedded into G and a projection discriminator "
+                          "(Miyato & Koyama 2018): pick a digit and see it drawn (seed report 002)."),
+    ModelSpec("cvae", "vae", "Conditional VAE (cVAE)", CVAEConfig, build_cvae, conditional=True,
+              description="MLP VAE with one-hot labels into encoder and decoder (Sohn et al. 2015); "
+                          "2-D latent: z holds the style, the label the class."),
 ]}
 
 

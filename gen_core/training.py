@@ -278,7 +278,10 @@ class Trainer:
             check_device_available(config.device)
         self.device = resolve_device(device if device is not None else config.device)
         self.spec = get_model_spec(config.model)
-        self.data = data if data is not None else load_dataset(config.dataset, config.data_root)
+        mc = config.model_config  # sizes for your own image folders (gen_core.image_folders)
+        self.data = data if data is not None else load_dataset(
+            config.dataset, config.data_root, image_size=getattr(mc, "image_size", 32),
+            channels=getattr(mc, "channels", 3))
         images = self.data.train_images
         # The data's size is known only now: the one place that checks a config against it.
         check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
@@ -289,7 +292,12 @@ class Trainer:
             torch.manual_seed(config.seed)
             self.model = build_model_for(config).to(self.device)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.objective = OBJECTIVES[self.spec.family](self.model, config, self.device, self.rng)
+        objectives = OBJECTIVES
+        if self.spec.conditional:  # labels are model inputs: gen_core.conditional's objectives
+            from .conditional import CONDITIONAL_OBJECTIVES, check_labels
+            check_labels(config, self.data)
+            objectives = CONDITIONAL_OBJECTIVES
+        self.objective = objectives[self.spec.family](self.model, config, self.device, self.rng)
 
         side = self.model.image_shape[-1]
         self.batcher = Batcher(self.data.train_images, self.data.train_labels, config.batch_size,
@@ -301,6 +309,9 @@ class Trainer:
                                    image_size=side, seed=config.seed)
         self.val_x = self.val_batcher.take(n_val) if n_val else None
         self.val_labels = self.data.test_labels[:n_val].numpy()
+        self._labels_kw = (lambda y: {"y": y}) if self.spec.conditional else (lambda y: {})
+        if self.spec.conditional:
+            self.objective.val_labels = self.data.test_labels[:n_val].to(self.device)
         # The same z every epoch, so the grids show one set of samples evolving (pytorch/examples dcgan).
         fixed_gen = torch.Generator().manual_seed(config.seed + 12345)
         self.fixed_z = torch.randn(config.n_fixed, self.model.latent_dim, generator=fixed_gen).to(self.device)
@@ -345,7 +356,9 @@ class Trainer:
         self.model.train()
         self.objective.progress = self.step / max(self.total_steps, 1)
         self.objective.step = self.step
-        batches = [next(self._epoch_iter)[0] for _ in range(self.objective.batches_per_step)]
+        batches = [next(self._epoch_iter) for _ in range(self.objective.batches_per_step)]  # (x, y) pairs
+        if not getattr(self.objective, "uses_labels", False):
+            batches = [x for x, _ in batches]
         values = self.objective.train_step(batches)
         # One host sync for all metrics of the step.
         metrics = dict(zip(values, torch.stack(list(values.values())).tolist()))
@@ -415,10 +428,15 @@ class Trainer:
         if model.latent_dim == 2:
             snap.latent_map = to_uint8(latent_map(model, self.config.latent_map_size))
         if self.family == "vae" and self.val_x is not None:
-            originals = self.val_x[: min(16, len(self.val_x))]
+            k = min(getattr(self.config, "n_recon", 16), len(self.val_x))
+            originals = self.val_x[:k]
             snap.originals = to_uint8(originals)
-            snap.reconstructions = to_uint8(model.decode(model.encode(originals)[0]))
-            means = torch.cat([model.encode(c)[0] for c in self.val_x.split(self.config.batch_size)])
+            labels = self.data.test_labels[: len(self.val_x)].to(self.device)
+            kw = self._labels_kw
+            snap.reconstructions = to_uint8(model.decode(model.encode(originals, **kw(labels[:k]))[0],
+                                                         **kw(labels[:k])))
+            means = torch.cat([model.encode(c, **kw(y))[0] for c, y in
+                               zip(self.val_x.split(self.config.batch_size), labels.split(self.config.batch_size))])
             snap.latent_means = means.float().cpu().numpy()
             snap.latent_labels = self.val_labels
         return snap

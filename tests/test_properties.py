@@ -47,9 +47,11 @@ VALID_MODEL = {
     "leaky_slope": st.floats(min_value=0.0, max_value=1.0),
     "image_size": st.sampled_from([8, 16, 28, 32]), "channels": st.just(1),
     "upsample": st.sampled_from(["convtranspose", "nearest"]),
+    "embed_dim": st.integers(min_value=1, max_value=8), "num_classes": st.sampled_from([10, 10, 3]),
 }
 VALID_CONV_HIDDEN = st.integers(min_value=1, max_value=24)
-IMAGE_SIZES = {"dcgan": st.just(28), "dcgan-64": st.just(64), "conv-vae": st.sampled_from([8, 16, 28])}
+IMAGE_SIZES = {"dcgan": st.just(28), "dcgan-64": st.just(64), "conv-vae": st.sampled_from([8, 16, 28]),
+               "cgan": st.sampled_from([28, 32])}
 # Out of range, or of the wrong type.
 INVALID_MODEL = {
     "latent_dim": st.sampled_from([0, -1, 1025, 2.5, "2", None, True]),
@@ -64,6 +66,7 @@ INVALID_MODEL = {
     "image_size": st.sampled_from([0, 7, 129, 30, 63, "28", 28.0]),
     "channels": st.sampled_from([0, 2, 3, 4, "1", None]),
     "upsample": st.sampled_from(["bilinear", "", None, 1, "NEAREST"]),
+    "embed_dim": st.sampled_from([0, 513, "4", None]), "num_classes": st.sampled_from([0, 1, 1001, 2.0]),
     "unknown_knob": st.integers(),
 }
 VALID_TRAIN = {
@@ -128,7 +131,7 @@ def config_kwargs(draw):
                 mc[n] = draw(VALID_CONV_HIDDEN)
             else:
                 mc[n] = draw(VALID_MODEL[n])
-    if model in ("dcgan", "dcgan-64"):
+    if model in ("dcgan", "dcgan-64", "cgan"):
         mc.setdefault("g_width", 4), mc.setdefault("d_width", 4)
     kwargs["model"], kwargs["model_config"] = model, mc
     corrupt = {"clean": 0, "one": 1, "wild": draw(st.integers(min_value=2, max_value=6))}[mode]

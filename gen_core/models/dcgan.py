@@ -19,7 +19,8 @@ from .base import GAN
 
 def _plan(image_size: int) -> tuple[int, list[int]]:
     """(start side, width multipliers from the smallest feature map up)."""
-    return (7, [2, 1]) if image_size == 28 else (4, [8, 4, 2, 1])
+    # 28: 7 → 14 → 28 (CPU-sized); 32: 4 → 8 → 16 → 32 (your images); 64: the paper's 4 → … → 64.
+    return {28: (7, [2, 1]), 32: (4, [4, 2, 1])}.get(image_size, (4, [8, 4, 2, 1]))
 
 
 def _conv_transpose(c_in: int, c_out: int) -> list[nn.Module]:
