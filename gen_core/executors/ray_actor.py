@@ -67,9 +67,7 @@ class TrainingActor:
         self.runner = TrainingRunner(cfg, data, trainer=trainer, run_id=run_id)
         self.runner.on_epoch_end.append(self._keep_state)
         self.runner.set_threads(threads)
-        self.runner.start()
-        if paused:
-            self.runner.pause()      # while it is still "starting": it builds the trainer, then waits
+        self.runner.start(paused=paused)   # paused: no step before the server says so
 
     def _keep_state(self, trainer) -> None:
         """Epoch end, in the training thread (the only moment the state is consistent)."""
