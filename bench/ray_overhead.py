@@ -37,6 +37,17 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def uss_mb(pid: int) -> float:
+    """Memory only this process holds (private pages; not torch's shared libraries, not Ray's
+    shared-memory object store that every worker maps)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    return sum(int(line.split()[1]) for line in text.splitlines()
+               if line.startswith(("Private_Clean:", "Private_Dirty:"))) / 1024
+
+
 def ray_processes() -> dict[int, str]:
     """pid → command name of every process of this user that looks like part of Ray."""
     found = {}
@@ -113,7 +124,7 @@ def main(argv=None) -> int:
     reports = {}
     for name, executor in (("thread", "thread"), ("ray", ex), ("ray (2nd run)", ex)):
         reg = RunRegistry(max_active=2, executor=executor)
-        peak_worker = 0.0
+        peak_worker = peak_uss = 0.0
         rid = reg.create(config, data=data)
         runner = reg.get(rid)
         t0 = time.perf_counter()
@@ -124,20 +135,21 @@ def main(argv=None) -> int:
             pid = getattr(runner, "worker_pid", None)
             if pid:
                 peak_worker = max(peak_worker, rss_mb(pid))
+                peak_uss = max(peak_uss, uss_mb(pid))
         wall = time.perf_counter() - t0
         snap = reg.snapshot(rid)
         polls = list(getattr(runner, "poll_seconds", ()))
-        reports[name] = (snap, first, wall, peak_worker, polls)
+        reports[name] = (snap, first, wall, (peak_worker, peak_uss), polls)
         assert snap.state == "finished", (name, snap.state, snap.error)
         reg.clear()
     print(f"\none run: mlp-gan (default sizes), {args.epochs} epochs × {args.images_per_epoch} images, batch 64")
-    print("executor        first step   wall     samples/s (run)  worker RSS   poll round trip p50 / p95 / max (n)")
+    print("executor        first step   wall     samples/s (run)  worker RSS / private   poll round trip p50 / p95 / max (n)")
     for name, (snap, first, wall, peak, polls) in reports.items():
         sps = snap.step * 64 / snap.elapsed if snap.elapsed else 0
         poll = (f"{pct(polls, 50) * 1000:.1f} / {pct(polls, 95) * 1000:.1f} / {max(polls) * 1000:.1f} ms "
                 f"({len(polls)})" if polls else "— (reads a local snapshot)")
         print(f"{name:15} {first or float('nan'):8.2f} s {wall:6.1f} s  {sps:12,.0f}    "
-              f"{(f'{peak:.0f} MB' if peak else '— (in-process)'):>12}  {poll}")
+              f"{(f'{peak[0]:.0f} / {peak[1]:.0f} MB' if peak[0] else '— (in-process)'):>20}  {poll}")
     ex.shutdown()
     return 0
 

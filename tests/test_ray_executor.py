@@ -4,6 +4,8 @@ Same behaviour as threads: streamed snapshots, pause / single step / resume / st
 resume from disk; and isolation: a worker that dies ends only its own run."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import tiny_config, wait_for
@@ -77,6 +79,8 @@ def test_a_ray_run_behaves_like_a_thread_run(executor, tmp_path):
         assert [r["epoch"] for r in snap.epoch_history] == [1, 2, 3] and len(snap.epoch_snapshots) == 3
         assert [r["step"] for r in snap.step_history] == list(range(1, 61))   # on from the very step it stopped at
         assert (tmp_path / rid / "grids" / "epoch_003.png").is_file()
+        saved = json.loads((tmp_path / rid / "history.json").read_text())     # the folder the server wrote
+        assert [r["step"] for r in saved["steps"]] == list(range(1, 61)) and len(saved["epochs"]) == 3
     finally:
         reg2.clear()
 
@@ -108,5 +112,18 @@ def test_a_crashed_worker_fails_only_its_run_and_a_lost_one_is_resumable(executo
         assert reg.get(lost).join(T)
         snap = reg.snapshot(lost)
         assert snap.state == FINISHED and snap.epoch == 2 and snap.step == 40, (snap.state, snap.error)
+    finally:
+        reg.clear()
+
+
+def test_the_environment_chooses_ray_and_the_slots_follow_the_cluster(executor, monkeypatch):
+    monkeypatch.setenv("GEN_CORE_EXECUTOR", "ray")
+    monkeypatch.delenv("GEN_CORE_MAX_RUNS", raising=False)
+    reg = RunRegistry()
+    try:
+        assert wait_for(lambda: reg.status()["ray_connected"], T)
+        status = reg.status()
+        assert status["executor"] == "ray" and status["executor_problem"] is None
+        assert status["max_running"] == 2 and status["ray_cpus"] == 2        # 2 CPUs, 1 per run
     finally:
         reg.clear()

@@ -5,8 +5,10 @@ thread executor's, line for line) and adds what a remote server needs:
 
 * `poll()` — the latest snapshot, with its histories and epoch images sent as *deltas* (only
   what the server has not seen; everything again when the Trainer thinned them), plus the
-  full state (`checkpoint_payload`, torch.save'd) of every epoch that ended since the last
-  poll, so the server's run folder, model views and resume work as with threads;
+  slim state (`checkpoint_payload` without history and images: weights, optimiser moments,
+  RNG, counters) of every epoch that ended since the last poll, so the server's run folder,
+  model views and resume work as with threads, at a cost per epoch that does not grow with
+  the run;
 * the controls (`pause`, `resume`, `step`, `stop`) as fire-and-forget actor calls;
 * `abort()` — test-only: kills the interpreter (os.abort), as a segfault or the OOM killer would.
 
@@ -24,11 +26,12 @@ from ..config import TrainConfig
 from ..runner import FINAL_STATES, TrainingRunner
 
 
-def trainer_bytes(trainer) -> bytes:
-    """A trainer's full state as bytes (the checkpoint format), for the wire."""
+def trainer_bytes(trainer, *, slim: bool = False) -> bytes:
+    """A trainer's state as bytes (the checkpoint format), for the wire. slim: without the history and
+    the epoch images, which grow with the run (the server has them already, from the polled deltas)."""
     import torch
     buf = io.BytesIO()
-    torch.save(checkpoint_payload(trainer), buf)
+    torch.save(checkpoint_payload(trainer, include_history=not slim), buf)
     return buf.getvalue()
 
 
@@ -57,23 +60,26 @@ class TrainingActor:
     def __init__(self, config: dict, run_id: str, data=None, state: bytes | None = None,
                  threads: int = 1, paused: bool = False):
         cfg = TrainConfig.from_dict(config)
-        trainer = None
+        build = None
+        self._last_state_step: int | None = None
         if state is not None:
-            trainer = resume_trainer(load_checkpoint_bytes(state), data=data)
+            checkpoint = load_checkpoint_bytes(state)
+            self._last_state_step = checkpoint.step
+            # Built on the runner's worker thread, like every torch op of a run (gen_core.threads).
+            build = lambda: resume_trainer(checkpoint, data=data)  # noqa: E731
         self._lock = threading.Lock()
-        self._pending: list[tuple[int, bytes]] = []     # (epoch, state) not yet polled
-        self._last_state_step: int | None = trainer.step if trainer is not None else None
+        self._pending: list[tuple[int, int, bytes]] = []     # (epoch, step, slim state) not yet polled
         self._sent = {"steps": (), "epochs": (), "grids": ()}
-        self.runner = TrainingRunner(cfg, data, trainer=trainer, run_id=run_id)
+        self.runner = TrainingRunner(cfg, data, build=build, run_id=run_id)
         self.runner.on_epoch_end.append(self._keep_state)
         self.runner.set_threads(threads)
         self.runner.start(paused=paused)   # paused: no step before the server says so
 
     def _keep_state(self, trainer) -> None:
         """Epoch end, in the training thread (the only moment the state is consistent)."""
-        data = trainer_bytes(trainer)
+        data = trainer_bytes(trainer, slim=True)
         with self._lock:
-            self._pending.append((int(trainer.epoch), data))
+            self._pending.append((int(trainer.epoch), int(trainer.step), data))
             self._last_state_step = int(trainer.step)
 
     # ------------------------------------------------------------------ controls
@@ -106,8 +112,8 @@ class TrainingActor:
         final = None
         trainer = runner.trainer
         if ended and trainer is not None and trainer.step > 0 and trainer.step != self._last_state_step:
-            try:
-                final = trainer_bytes(trainer)     # stopped (or failed) mid-epoch: Resume continues there
+            try:   # stopped (or failed) mid-epoch: Resume continues there
+                final = (int(trainer.epoch), int(trainer.step), trainer_bytes(trainer, slim=True))
             except Exception:  # noqa: BLE001 — e.g. MemoryError again: the last epoch's state stands
                 final = None
             self._last_state_step = trainer.step

@@ -14,8 +14,9 @@ Ray's scheduler, while the server only drives and mirrors it:
 
 * Controls (pause, resume, single step, stop) are forwarded as actor calls; the actor's own
   `TrainingRunner` obeys them exactly as a thread-executor run would.
-* Each epoch's state comes back to the server (streamed, not a shared disk), where a local
-  copy of the Trainer is rebuilt from it; the registry's epoch callbacks then write the run
+* Each epoch's slim state (weights, optimiser moments, RNG, counters: its size does not grow
+  with the run; the histories and images come with the polls, as deltas) comes back to the
+  server (streamed, not a shared disk), where a local copy of the Trainer is rebuilt from it; the registry's epoch callbacks then write the run
   folder and take the model copy for views there, as with threads. So a multi-machine
   cluster needs no shared file system: workers need the same Python packages (torch, numpy;
   gen_core itself is shipped with the job as a `py_modules` runtime env), and the dataset is
@@ -231,8 +232,10 @@ class RayRunner(TrainingRunner):
         self._actor = None
         self._wake = threading.Event()
         self._held: dict[str, tuple] = {"steps": (), "epochs": (), "grids": ()}
+        self._unmirrored: list[tuple[int, int, bytes]] = []   # epoch states waiting for their history
         self.worker_pid: int | None = None
         self.poll_seconds: deque[float] = deque(maxlen=500)   # round trip of each poll (bench, status)
+        self.start_seconds: float | None = None   # from spawning the actor to its first reply (worker start-up)
 
     # ---------------------------------------------------------------- controls (forwarded)
     def pause(self) -> None:
@@ -280,6 +283,8 @@ class RayRunner(TrainingRunner):
     def _work(self) -> None:
         actor = None
         try:
+            from ..threads import set_worker_threads
+            set_worker_threads(1)   # this thread only rebuilds epoch states: one OpenMP thread is plenty
             self._executor.connect()
             state = trainer_bytes(self.trainer) if self.trainer is not None else None
             data = self._data
@@ -334,7 +339,10 @@ class RayRunner(TrainingRunner):
                 continue
             reply = ray.get(ref)
             ref = None
-            self.poll_seconds.append(time.perf_counter() - t0)
+            if self.start_seconds is None:
+                self.start_seconds = time.perf_counter() - t0
+            else:
+                self.poll_seconds.append(time.perf_counter() - t0)
             if self._apply(reply):
                 return
             self._wake.wait(POLL_INTERVAL)
@@ -343,15 +351,21 @@ class RayRunner(TrainingRunner):
     def _apply(self, reply: dict) -> bool:
         """Mirror one poll. True when the run is over."""
         self.worker_pid = reply.get("pid")
-        for _epoch, state in reply["states"]:
-            trainer = self._mirror(state)
+        snap = reply["snapshot"]
+        self._held = {k: apply_delta(self._held[k], reply["changes"][k]) for k in self._held}
+        # An epoch's state can arrive one poll before the snapshot that holds its last records (the
+        # actor takes it in the epoch callback, the runner publishes just after): mirror each state
+        # once the history has caught up with it (the final snapshot holds everything).
+        self._unmirrored += reply["states"]
+        done_epochs = max((int(r["epoch"]) for r in self._held["epochs"]), default=0)
+        while self._unmirrored and (reply["ended"] or self._unmirrored[0][0] <= done_epochs):
+            epoch, step, state = self._unmirrored.pop(0)
+            trainer = self._mirror(state, epoch, step)
             self.trainer = trainer
             for callback in self.on_epoch_end:
                 callback(trainer)
         if reply["final"] is not None:
-            self.trainer = self._mirror(reply["final"])
-        snap = reply["snapshot"]
-        self._held = {k: apply_delta(self._held[k], reply["changes"][k]) for k in self._held}
+            self.trainer = self._mirror(reply["final"][2], reply["final"][0], reply["final"][1])
         for w in snap.warnings:
             self.add_warning(w)
         with self._lock:
@@ -366,14 +380,20 @@ class RayRunner(TrainingRunner):
                 epoch_snapshots=self._held["grids"])
         return bool(reply["ended"])
 
-    def _mirror(self, state: bytes):
-        """A Trainer here, rebuilt from the actor's state (on CPU; the global RNG left as it was)."""
+    def _mirror(self, state: bytes, epoch: int, step: int):
+        """A Trainer here, rebuilt from the actor's slim state (on CPU; the global RNG left as it was),
+        with the history and epoch images as of that state from the polled ones."""
         import torch
 
         from ..checkpoints import load_checkpoint_bytes, resume_trainer
+        from ..training import History
         checkpoint = load_checkpoint_bytes(state)
         with torch.random.fork_rng(devices=[]):
-            return resume_trainer(checkpoint, data=self._data, device="cpu")
+            trainer = resume_trainer(checkpoint, data=self._data, device="cpu")
+        trainer.history = History(steps=[r for r in self._held["steps"] if r["step"] <= step],
+                                  epochs=[r for r in self._held["epochs"] if r["epoch"] <= epoch])
+        trainer.snapshots = [s for s in self._held["grids"] if s.epoch <= epoch]
+        return trainer
 
     def _lost(self, exc: BaseException) -> None:
         """The actor (or the cluster) is gone, or the driving failed: say why, in the run's terms."""
