@@ -2,6 +2,8 @@
 
     python bench/classroom_load.py                 # = load: 20 students, about 2 + 3 minutes
     python bench/classroom_load.py load --students 20 --env GEN_CORE_MAX_RUNS=1
+    python bench/classroom_load.py load --executor ray    # the same class, each run a Ray actor
+    python bench/classroom_load.py load --executor both   # thread, then ray, and a side-by-side table
     python bench/classroom_load.py threads         # thread policy × OMP_WAIT_POLICY, about 2 minutes
 
 ``load`` (default): N simulated students on ONE real ``streamlit run app.py`` server.
@@ -167,6 +169,7 @@ class ProcSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self.samples: list[tuple[float, float, int]] = []   # (t, rss MB, threads)
+        self.tree_samples: list[float] = []                  # RSS MB of the process and its children
         self._stop = threading.Event()
 
     def read(self) -> tuple[float, int] | None:
@@ -185,11 +188,32 @@ class ProcSampler(threading.Thread):
             return float("nan")
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def tree_rss(self) -> float:
+        """RSS (MB) of the process and all its descendants (with the ray executor: Ray and its workers)."""
+        children: dict[int, list[int]] = {}
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit():
+                try:
+                    ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(p.name))
+        total, todo = 0.0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            try:
+                total += int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) / 1024
+            except (OSError, AttributeError):
+                pass
+        return total
+
     def run(self) -> None:
         while not self._stop.wait(self.every):
             r = self.read()
             if r:
                 self.samples.append((time.monotonic(), *r))
+                self.tree_samples.append(self.tree_rss())
 
     def stop(self) -> None:
         self._stop.set()
@@ -397,6 +421,7 @@ def cmd_load(args) -> int:
     env = {**os.environ, "GEN_CORE_OFFLINE": "1", "GEN_CORE_RUNS_DIR": str(runs_dir),
            "GEN_CORE_KEEP_FINISHED_S": str(args.keep_finished_s)}
     env.pop("GEN_CORE_MAX_RUNS", None)
+    env["GEN_CORE_EXECUTOR"] = args.executor
     for item in args.env:
         key, _, value = item.partition("=")
         env[key] = value
@@ -424,7 +449,9 @@ def cmd_load(args) -> int:
         asyncio.run(_warm(warm))
         base_rss, base_threads = sampler.read()
         base_cpu = sampler.cpu_seconds()
-        print(f"server up on {base}; baseline after warm-up: RSS {base_rss:.0f} MB, {base_threads} threads")
+        base_tree = sampler.tree_rss()
+        print(f"server up on {base} (executor {args.executor}); baseline after warm-up: RSS {base_rss:.0f} MB, "
+              f"{base_threads} threads; with its child processes {base_tree:.0f} MB")
         cfg = dict(epochs=args.epochs, images_per_epoch=args.images_per_epoch, batch_size=args.batch_size)
         students: list[Student] = []
         probes: list[float] = []
@@ -447,6 +474,7 @@ def cmd_load(args) -> int:
             r = sampler.read()
             after.append((time.monotonic() - t_all_done, *r))
         end_rss, end_threads = sampler.read()
+        end_tree = sampler.tree_rss()
     finally:
         sampler.stop()
         server.terminate()
@@ -498,6 +526,9 @@ def cmd_load(args) -> int:
           f"{base_threads}; after all sessions ended (+{args.after_s:.0f} s, a new visitor at +125 s) "
           f"{end_rss:.0f} MB / {end_threads} threads")
     print("  RSS after the class: " + ", ".join(f"+{t:.0f} s {r:.0f} MB" for t, r, _ in after))
+    peak_tree = max(sampler.tree_samples, default=float("nan"))
+    print(f"server + its child processes (Ray's processes and workers with --executor ray): peak RSS "
+          f"{peak_tree:.0f} MB, baseline {base_tree:.0f} MB, at the end {end_tree:.0f} MB")
     ok = True
     from gen_core.owners import owner_id
     owners = [rec.get("owner") if rec else None for _, rec, _ in runs]
@@ -538,7 +569,31 @@ def cmd_load(args) -> int:
     print(f"\ntargets: p95 < 2 s: {'yes' if p95 < 2.0 else 'NO'}; no failed run: {'yes' if ok else 'NO'}; "
           f"memory back near baseline: {'yes' if end_rss < base_rss * 1.5 + 100 else 'NO'}")
     shutil.rmtree(runs_dir, ignore_errors=True)
+    steady_p95 = _pct(steady, 95) if starts else float("nan")
+    SUMMARY[args.executor] = {
+        "render p50 (s)": _pct(both, 50), "render p95 (s)": p95, "steady-state p95 (s)": steady_p95,
+        "new-student page p95 (s)": _pct(probes, 95), "runs finished intact": f"{sum(1 for s, r, h in runs if r and r['state'] == 'finished')}/{len(runs)}",
+        "samples/s per run, whole run (median)": statistics.median(rates) if rates else float("nan"),
+        "samples/s per run, steps only (median)": statistics.median(step_rates) if step_rates else float("nan"),
+        "wall (s)": t_all_done - t_start, "server CPU (s)": class_cpu,
+        "server peak RSS (MB)": peak_rss, "server + children peak RSS (MB)": peak_tree,
+        "server RSS at the end (MB)": end_rss, "targets met": "yes" if verdict else "NO"}
     return 0 if verdict else 1
+
+
+SUMMARY: dict[str, dict] = {}
+
+
+def print_side_by_side() -> None:
+    names = list(SUMMARY)
+    print("\nside by side: " + " vs ".join(names))
+    for key in SUMMARY[names[0]]:
+        cells = []
+        for n in names:
+            v = SUMMARY[n].get(key)
+            cells.append(f"{v:>12,.2f}" if isinstance(v, float) and v < 100 else
+                         f"{v:>12,.0f}" if isinstance(v, float) else f"{v!s:>12}")
+        print(f"  {key:40} " + " ".join(cells))
 
 
 async def _warm(s: Student):
@@ -571,6 +626,8 @@ def main(argv=None) -> int:
     load.add_argument("--max-minutes", type=float, default=8.0)
     load.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                       help="extra environment for the server (e.g. GEN_CORE_MAX_RUNS=1); repeatable")
+    load.add_argument("--executor", default="thread", choices=["thread", "ray", "both"],
+                      help="where runs train (GEN_CORE_EXECUTOR); both: thread, then ray, side by side")
     load.add_argument("--after-s", type=float, default=190.0,
                       help="seconds to watch memory after the last student left (Streamlit keeps sessions 2 min)")
     th = sub.add_parser("threads", help="thread-count policy × OMP_WAIT_POLICY under contention")
@@ -583,7 +640,11 @@ def main(argv=None) -> int:
         return cmd_threads(args)
     if args.cmd is None:
         args = load.parse_args([])
-    return cmd_load(args)
+    if args.executor != "both":
+        return cmd_load(args)
+    codes = [cmd_load(argparse.Namespace(**{**vars(args), "executor": name})) for name in ("thread", "ray")]
+    print_side_by_side()
+    return max(codes)
 
 
 if __name__ == "__main__":

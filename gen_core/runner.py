@@ -156,17 +156,21 @@ class TrainingRunner:
                 self._publish(force=True)
 
     # ---------------------------------------------------------------- controls
-    def start(self) -> "TrainingRunner":
-        if not self.launch():
+    def start(self, *, paused: bool = False) -> "TrainingRunner":
+        if not self.launch(paused=paused):
             raise RuntimeError("this run was already started or is over")
         return self
 
-    def launch(self) -> bool:
-        """Start the worker unless the run was started already or is over (e.g. stopped while queued)."""
+    def launch(self, *, paused: bool = False) -> bool:
+        """Start the worker unless the run was started already or is over (e.g. stopped while queued).
+
+        paused: the worker builds the trainer, then waits paused before its first step."""
         with self._lock:
             if self._thread is not None or self._state in FINAL_STATES:
                 return False
             self._state = STARTING
+            if paused:
+                self._resume.clear()
             self._queue_position = None
             self._thread = threading.Thread(target=self._work, name=f"train-{self.run_id}", daemon=True)
             thread = self._thread

@@ -230,6 +230,15 @@ class RunRegistry:
         self.max_run_mb = max_run_mb if max_run_mb is not None else run_budget_mb(self.scheduler.max_running)
         self.paused_release_s = (paused_release_s if paused_release_s is not None
                                  else _env_seconds("GEN_CORE_PAUSED_RELEASE_S", DEFAULT_PAUSED_RELEASE_S))
+        if hasattr(self.executor, "connect_in_background"):
+            # Ray: its start-up takes seconds, so begin now; and unless the slots were set, there are as
+            # many as the cluster has room for (not this server's cores).
+            if max_running is None and max_active is None and not os.environ.get("GEN_CORE_MAX_RUNS", "").strip():
+                if self.executor.connected:
+                    self.scheduler.resize(self.executor.capacity())
+                else:
+                    self.executor.on_connect.append(self.scheduler.resize)
+            self.executor.connect_in_background()
         self.idle_timeout = (idle_timeout if idle_timeout is not None
                              else _env_seconds("GEN_CORE_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S))
         self.keep_finished_s = (keep_finished_s if keep_finished_s is not None

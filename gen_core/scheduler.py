@@ -353,6 +353,14 @@ class Scheduler:
         for r in to_start:
             self._launch(r)
 
+    def resize(self, max_running: int) -> None:
+        """Change the number of slots (e.g. once a Ray cluster's size is known); waiting runs fill new ones."""
+        with self._lock:
+            self.max_running = max(1, int(max_running))
+            to_start = self._fill_slots_locked()
+        for r in to_start:
+            self._launch(r)
+
     def _rebalance_locked(self) -> None:
         if not self.balance_threads:
             return
