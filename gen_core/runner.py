@@ -385,7 +385,8 @@ class TrainingRunner:
                                    self.config.epochs if self.config is not None else 0, 0.0, 0.0, None, 0.0, (), (), (), {}, "")
             live = dict(state=self._state, error=self._error, queue_position=self._queue_position,
                         warnings=tuple(self._warnings), threads=self._threads_used)
-            if self._state == PAUSED or self._state in FINAL_STATES:
+            if (self._state == PAUSED or self._state in FINAL_STATES) and self.config is not None:
+                # (no config: the build failed before there was one, so there is no rate to give)
                 # Not training now: the windowed rate would count the pause (or the end) as slow steps.
                 rate = average_samples_per_sec(snap.step, self.config, snap.elapsed)
                 live["samples_per_sec"] = rate
