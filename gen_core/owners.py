@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
+from .envvars import env_number
 
 log = logging.getLogger("gen_core")
 
@@ -91,14 +92,7 @@ def may_control(actor: Actor | None, owner: str | None) -> bool:
 
 
 def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return max(0, int(text))
-    except ValueError:
-        log.warning("ignoring %s=%r: not a whole number", name, text)
-        return default
+    return max(0, env_number(name, default, cast=int))
 
 
 @dataclass

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .envvars import env_number
 from .budget import check_budget, run_budget_mb
 from .checkpoints import CheckpointError, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
@@ -77,14 +78,7 @@ IDLE_RELEASE_S = 60.0   # while no run trains, collect garbage and return freed 
 
 
 def _env_seconds(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        log.warning("ignoring %s=%r: not a number of seconds", name, text)
-        return default
+    value = env_number(name, default)
     return value if value > 0 else float("inf")  # 0 or less: never
 
 

@@ -32,17 +32,15 @@ Configuration: `GEN_CORE_MAX_RUNS` (K; default: the number of usable CPU cores, 
 """
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from .envvars import env_number
 from .device import cpu_cores  # noqa: F401 — one definition (gen_core.device); importable from here too
 from .runner import FINAL_STATES, FINISHED, STOPPED, TrainingRunner
 
-log = logging.getLogger("gen_core")
 
 DEFAULT_MAX_QUEUED = 64
 
@@ -52,18 +50,7 @@ class SchedulerFull(RuntimeError):
 
 
 def _env_positive_int(name: str) -> int | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        log.warning("ignoring %s=%r: not a whole number", name, text)
-        return None
-    if value < 1:
-        log.warning("ignoring %s=%r: must be at least 1", name, text)
-        return None
-    return value
+    return env_number(name, None, cast=int, minimum=1)
 
 
 def default_max_running() -> int:

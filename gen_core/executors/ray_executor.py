@@ -44,6 +44,7 @@ from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any, Callable
 
+from ..envvars import env_number
 from ..runner import (FAILED, FINAL_STATES, INTERRUPTED, PAUSED, RUNNING, STARTING, STOPPED, TrainingRunner,
                       failure_reason)
 from .ray_actor import apply_delta, trainer_bytes
@@ -66,18 +67,7 @@ def ray_available() -> str | None:
 
 
 def _env_number(name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        log.warning("ignoring %s=%r: not a number", name, text)
-        return default
-    if value < minimum:
-        log.warning("ignoring %s=%r: must be at least %s", name, text, minimum)
-        return default
-    return value
+    return env_number(name, default, minimum=minimum)
 
 
 class RayExecutor:
