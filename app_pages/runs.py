@@ -1,4 +1,5 @@
-"""Runs: every run on this server (yours, your classmates', your teacher's) and the shipped checkpoints;
+"""Runs: the runs on this server this browser may see (yours, the ones the teacher shows to the class, and
+your classmates' unless the teacher hides them) and the shipped checkpoints;
 name and annotate yours, compare any of them with their curves on shared axes and final grids side by side."""
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import streamlit as st
 
 from gen_core import plots
 from gen_core.describe import settings_compare
-from ui import overlay, present, runcard, state, widgets
+from ui import identity, overlay, present, runcard, state, widgets
 
 present.title("Runs")
-st.caption("Every run this server knows, newest first, and the shipped checkpoints. Pick several to overlay "
+st.caption("Every run you may see on this server, newest first, and the shipped checkpoints. Pick several to overlay "
            "their curves and put their final samples side by side.")
 
 reg = state.registry()
-runs = reg.list()
+runs = reg.list(actor=identity.actor())
 if runs:
     st.dataframe(pd.DataFrame([{"name": r.label, "note": r.note, "yours": state.mine(r.run_id), "model": r.model,
                                 "dataset": r.dataset, "status": r.status, "id": r.run_id} for r in runs]),

@@ -112,3 +112,44 @@ def test_the_34_click_pair_flood_stays_within_the_caps(registry):
     rid = b.session_state[state.FOCUS]["gan"]
     assert registry.get(rid).started or registry.get(rid).state not in FINAL_STATES
     assert registry.owner_of(rid) == Actor.student(OTHER_TOKEN).owner
+
+
+def test_the_runs_page_and_its_overlay_show_only_what_the_teachers_policy_allows(registry, monkeypatch):
+    from conftest import tiny_config
+    from gen_core.owners import OTHERS_HIDDEN
+    registry.set_policy(None, others=OTHERS_HIDDEN)
+    rid = registry.create(tiny_config(), actor=me(), label="A's secret GAN", note="A's note")
+    assert registry.get(rid).join(60)
+
+    def listed(at) -> bool:
+        return rid in at.multiselect(key="runs_overlay").options or any(
+            rid in str(df.value) or "A's secret GAN" in str(df.value) for df in at.dataframe)
+
+    def overlaid(at) -> bool:
+        return any("A's secret GAN" in str(c.proto.spec) for c in at.get("plotly_chart"))
+
+    a = session(ME_TOKEN, "app_pages/runs.py")
+    assert f"run:{rid}" in a.session_state["runs_overlay"] and overlaid(a)   # A sees and overlays their own
+
+    b = session(OTHER_TOKEN, "app_pages/runs.py")
+    options = b.multiselect(key="runs_overlay").options
+    assert not any(rid in o or "A's secret GAN" in o for o in options)
+    assert not any("A's secret GAN" in str(df.value) or "A's note" in str(df.value) for df in b.dataframe)
+    assert not overlaid(b)
+    from ui import overlay                               # a crafted key: the loader itself refuses it
+    with monkeypatch.context() as m:
+        m.setattr(identity, "actor", lambda: Actor.student(OTHER_TOKEN))
+        items, problems = overlay.load([f"run:{rid}", f"file:{registry.store.root}/{rid}/checkpoint.pt"])
+    assert items == [] and len(problems) == 2
+
+    registry.show_to_class(rid, None)                    # the teacher shows it: B may look and overlay
+    b = session(OTHER_TOKEN, "app_pages/runs.py")
+    b.multiselect(key="runs_overlay").set_value([f"run:{rid}"]).run()
+    assert not b.exception and overlaid(b)
+    assert not [k for k in buttons(b) if k.startswith("runs_card")]   # read-only: not among "your runs"
+    registry.show_to_class(rid, None, shown=False)
+
+    t = session(OTHER_TOKEN, "app_pages/runs.py", **{identity.TEACHER_KEY: True})
+    assert any("A's secret GAN" in str(df.value) for df in t.dataframe)
+    t.multiselect(key="runs_overlay").set_value([f"run:{rid}"]).run()
+    assert not t.exception and overlaid(t)
