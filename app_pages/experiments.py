@@ -71,7 +71,8 @@ def base_config() -> TrainConfig:
 
 # ---------------------------------------------------------------------------- the form
 store = sweeps.store()
-any_active = store.any_active()
+# one sweep going per student (the store's cap); another student's sweep does not block this one
+any_active = any(s.is_active and s.owner == identity.me() for s in store.list())
 with st.expander("New sweep", expanded=not store.list(), icon=":material/science:"):
     c = st.columns([2, 3, 2, 2])
     c[0].selectbox("Model", list(MODELS), format_func=MODELS.get, key="exp_model", **PERSIST, on_change=_on_model)
@@ -151,7 +152,11 @@ with st.expander("New sweep", expanded=not store.list(), icon=":material/science
             st.rerun()
 
 # ---------------------------------------------------------------------------- the sweep in view
-all_sweeps = store.list()
+for problem in store.problems():   # a damaged sweep.json: one line, the page goes on
+    st.warning(problem, icon=":material/warning:")
+if st.session_state.get(sweeps.ERROR):
+    st.error(st.session_state.pop(sweeps.ERROR), icon=":material/error:")
+all_sweeps = sweeps.visible()
 if not all_sweeps:
     st.info("No sweep yet. The defaults compare three latent sizes of the MLP VAE (2, 8, 32) in about a minute "
             "on a laptop CPU — enough for the difference to show in the samples and the scores: open "
@@ -305,6 +310,7 @@ def panel_body(sweep) -> None:
         st.button("Stop sweep", icon=":material/stop:", key="exp_stop", on_click=sweeps.stop, args=(sweep.sweep_id,),
                   disabled=not snap.is_active or not may_control(identity.actor(), sweep.owner), width="stretch",
                   help="Ends the run in progress after its current step and skips the rest.")
+    saved_controls(sweep, snap)
     if snap.error:
         st.error(f"The sweep stopped with an error: {snap.error}")
     for it in snap.items:
@@ -315,11 +321,35 @@ def panel_body(sweep) -> None:
     grids(snap)
 
 
+def saved_controls(sweep, snap) -> None:
+    """A sweep that is over (or cut off by a restart): Resume the rest, or Delete it (owner or teacher)."""
+    if sweep.is_active:
+        return
+    allowed = may_control(identity.actor(), sweep.owner)
+    resumable = getattr(sweep, "resumable", False)
+    if resumable:
+        st.warning(f"Interrupted: the server stopped while this sweep trained. {snap.done} of {len(snap.items)} "
+                   "runs had finished; Resume trains the rest (the finished ones are kept).",
+                   icon=":material/pause_circle:")
+    c = st.columns([1, 1, 3])
+    if resumable:
+        c[0].button("Resume sweep", icon=":material/play_arrow:", key="exp_resume", on_click=sweeps.resume,
+                    args=(sweep.sweep_id,), disabled=not allowed or any_active, width="stretch",
+                    help="Stop your running sweep first." if any_active else "Train the runs that had not finished.")
+    c[1].button("Delete sweep", icon=":material/delete:", key="exp_delete", on_click=sweeps.delete,
+                args=(sweep.sweep_id,), disabled=not allowed, width="stretch",
+                help="Removes the sweep and its saved results from this server.")
+    if not allowed:
+        c[2].caption("Only the student who started this sweep, or the teacher, may resume or delete it.")
+
+
 active_at_start = sweep.is_active
 
 
 @st.fragment(run_every=1.0 if active_at_start else None)
 def live_sweep() -> None:
+    if store.get(sweep.sweep_id) is not sweep:  # resumed (a new Sweep under its id) or deleted meanwhile
+        st.rerun()
     panel_body(sweep)
     if active_at_start and not sweep.is_active:
         st.rerun()  # the whole page once more: redefined without a timer, the Run button enabled again

@@ -44,9 +44,10 @@ from .tricks import EXPLAIN as TRICKS
 
 log = logging.getLogger("gen_core")
 
-# Sweep and run states. "finished", "stopped" and "failed" are final.
-PENDING, RUNNING, FINISHED, STOPPED, FAILED, SKIPPED = (
-    "pending", "running", "finished", "stopped", "failed", "skipped")
+# Sweep and run states. "finished", "stopped" and "failed" are final; "interrupted": a saved sweep that was
+# still going when its server stopped (gen_core.sweepstore), resumable.
+PENDING, RUNNING, FINISHED, STOPPED, FAILED, SKIPPED, INTERRUPTED = (
+    "pending", "running", "finished", "stopped", "failed", "skipped", "interrupted")
 FINAL_STATES = (FINISHED, STOPPED, FAILED)
 
 MAX_VALUES = 8
@@ -391,12 +392,16 @@ class Sweep:
 
     def __init__(self, base: TrainConfig, param: str, values: Sequence, seeds: Sequence[int] = (0,), *,
                  data: ImageData | None = None, sweep_id: str | None = None, label: str | None = None,
-                 slot: Callable[[], ContextManager] | None = None):
+                 slot: Callable[[], ContextManager] | None = None, carried: Sequence[SweepItem] = (),
+                 created: float | None = None, on_change: Callable[["Sweep"], None] | None = None):
         """Validates every configuration (ConfigError) before anything runs.
 
         data: the loaded dataset (default: `load_dataset(base.dataset)`, cached in-process).
         slot: optional factory of a context manager held while each run trains, e.g. a training
               slot of a server-wide scheduler; by default runs start at once.
+        carried: points a previous process already ended (a resumed sweep): kept, not trained again.
+        on_change: called (on the worker thread) when the sweep starts, each point ends and the sweep
+              ends, e.g. to save it (gen_core.sweepstore); its errors are logged, never fatal.
         """
         self.plan = plan_sweep(base, param, values, seeds, data)  # ConfigError before anything runs
         self._slot = slot or nullcontext
@@ -407,7 +412,8 @@ class Sweep:
         self.param = param
         self.values = tuple(dict.fromkeys(v for v, _, _ in self.plan))
         self.seeds = tuple(dict.fromkeys(s for _, s, _ in self.plan))
-        self.created = time.time()
+        self.created = time.time() if created is None else created
+        self._on_change = on_change
         p = get_param(param)
         self.label = label or (f"{base.model} · {p.label} ∈ {{{', '.join(value_label(v) for v in self.values)}}}"
                                f" · {len(self.seeds)} seed{'s' if len(self.seeds) != 1 else ''}")
@@ -418,6 +424,10 @@ class Sweep:
         self._state = PENDING
         self._error: str | None = None
         self._items = [SweepItem(i, v, s, cfg, epochs=cfg.epochs) for i, (v, s, cfg) in enumerate(self.plan)]
+        for old in carried:
+            new = self._items[old.index] if 0 <= old.index < len(self._items) else None
+            if new is not None and old.state in FINAL_STATES and (old.value, old.seed) == (new.value, new.seed):
+                self._items[old.index] = dataclasses.replace(old, config=new.config)
         self._t0: float | None = None
         self._t_end: float | None = None
         self._snapshot: SweepSnapshot | None = None
@@ -484,9 +494,12 @@ class Sweep:
                 wants_stop = len(inspect.signature(self._slot).parameters) >= 1
             except (TypeError, ValueError):
                 wants_stop = False
+            self._changed()
             with (self._slot(self) if wants_stop else self._slot()) as ticket:
                 self._ticket = ticket
                 for i in range(len(self._items)):
+                    if self._items[i].state in FINAL_STATES:  # carried over from before a restart
+                        continue
                     if self._stop.is_set():  # (also: stopped while waiting for the slot)
                         self._set_item(i, state=SKIPPED)
                         continue
@@ -509,6 +522,14 @@ class Sweep:
         finally:
             self._t_end = time.perf_counter()
             self._publish(force=True)
+            self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change(self)
+            except Exception:  # noqa: BLE001 — saving must never end a sweep
+                log.warning("sweep %s: on_change failed:\n%s", self.sweep_id, traceback.format_exc())
 
     def _run_item(self, i: int, data: ImageData) -> None:
         from .training import Trainer, TrainingDiverged  # late: keeps importing this module light
@@ -545,6 +566,7 @@ class Sweep:
             log.error("sweep %s, run %d failed:\n%s", self.sweep_id, i, traceback.format_exc())
             self._finish_item(i, trainer, t0, rate, FAILED, f"{type(exc).__name__}: {exc}")
         self._publish(force=True)
+        self._changed()
 
     def _set_item(self, i: int, **changes) -> None:
         with self._lock:
@@ -621,77 +643,12 @@ class Sweep:
                 created=self.created, elapsed=elapsed, eta_seconds=self._eta(items, elapsed))
 
 
-class SweepStore:
-    """Process-wide, thread-safe store of sweeps (the dashboard keeps one via st.cache_resource).
-
-    max_active: sweeps training at once (1: a sweep is already a queue of runs).
-    max_sweeps: sweeps kept; when a new one would exceed it, the oldest finished ones go.
-    """
-
-    def __init__(self, *, max_sweeps: int = 8, max_active: int = 1, max_active_per_owner: int = 1):
-        self.max_sweeps = max_sweeps
-        self.max_active = max_active
-        self.max_active_per_owner = max_active_per_owner
-        self._lock = threading.Lock()
-        self._sweeps: dict[str, Sweep] = {}
-
-    def create(self, base: TrainConfig, param: str, values: Sequence, seeds: Sequence[int] = (0,), *,
-               data: ImageData | None = None, label: str | None = None, start: bool = True,
-               slot: Callable[..., ContextManager] | None = None, owner: str | None = None) -> str:
-        """Validate, register and (by default) start a sweep. ConfigError / SweepError otherwise.
-
-        owner: who starts it (gen_core.owners.owner_id); each owner may have `max_active_per_owner`
-        sweeps going, the server `max_active` in all (their training goes through `slot`)."""
-        sweep = Sweep(base, param, values, seeds, data=data, label=label, slot=slot)  # validates every config
-        sweep.owner = owner
-        with self._lock:
-            active = [s for s in self._sweeps.values() if s.is_active]
-            mine = [s for s in active if s.owner == owner]
-            if len(mine) >= self.max_active_per_owner:
-                raise SweepError("a sweep is already running: wait for it or stop it before starting another."
-                                 if owner is None else "You already have a sweep running: wait for it or stop it "
-                                 "before starting another.")
-            if len(active) >= self.max_active:
-                raise SweepError(f"{len(active)} sweeps are running, the most this server takes; try again when "
-                                 "one has finished.")
-            finished = sorted((s for s in self._sweeps.values() if not s.is_active), key=lambda s: s.created)
-            for old in finished[:max(0, len(self._sweeps) + 1 - self.max_sweeps)]:
-                self._sweeps.pop(old.sweep_id, None)
-            self._sweeps[sweep.sweep_id] = sweep
-            if start:
-                sweep.start()
-        return sweep.sweep_id
-
-    def get(self, sweep_id: str | None) -> Sweep | None:
-        with self._lock:
-            return self._sweeps.get(sweep_id) if isinstance(sweep_id, str) else None
-
-    def list(self) -> list[Sweep]:
-        """Newest first."""
-        with self._lock:
-            return sorted(self._sweeps.values(), key=lambda s: s.created, reverse=True)
-
-    def any_active(self) -> bool:
-        return any(s.is_active for s in self.list())
-
-    def remove(self, sweep_id: str, *, wait: float = 5.0) -> bool:
-        with self._lock:
-            sweep = self._sweeps.pop(sweep_id, None)
-        if sweep is None:
-            return False
-        sweep.stop()
-        sweep.join(wait)
-        return True
-
-    def clear(self, *, wait: float = 10.0) -> None:
-        with self._lock:
-            sweeps = list(self._sweeps.values())
-            self._sweeps.clear()
-        for s in sweeps:
-            s.stop()
-        deadline = time.monotonic() + wait
-        for s in sweeps:
-            s.join(max(0.0, deadline - time.monotonic()))
+def __getattr__(name: str):
+    # SweepStore moved to gen_core.sweepstore (it saves sweeps now); `experiments.SweepStore` still works.
+    if name == "SweepStore":
+        from .sweepstore import SweepStore
+        return SweepStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -873,7 +830,7 @@ def sweep_reading(frame: pd.DataFrame, param_label: str, family: str) -> str:
     return text
 
 
-__all__ = ["Sweep", "SweepStore", "SweepSnapshot", "SweepItem", "SweepError", "SweepParam", "SWEEP_PARAMS",
+__all__ = ["Sweep", "SweepSnapshot", "SweepItem", "SweepError", "SweepParam", "SWEEP_PARAMS",
            "params_for", "get_param", "parse_values", "parse_seeds", "value_label", "apply_value",
            "sweep_configs", "plan_sweep", "check_plan_against_data", "final_metrics", "runs_frame", "results_frame", "results_display", "results_csv",
-           "best_value", "within_seed_noise", "sweep_reading", "PENDING", "RUNNING", "FINISHED", "STOPPED", "FAILED", "SKIPPED"]
+           "best_value", "within_seed_noise", "sweep_reading", "PENDING", "RUNNING", "FINISHED", "STOPPED", "FAILED", "SKIPPED", "INTERRUPTED"]

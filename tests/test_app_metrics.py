@@ -231,3 +231,70 @@ def test_train_page_without_scoring_draws_no_quality_charts(registry):
     at.run()
     ok(at)
     assert not any("FID" in t for t in chart_titles(at))
+
+
+# ---------------------------------------------------------------------------- sweeps after a restart
+
+@pytest.fixture
+def sweeps_dir(registry, tmp_path, monkeypatch):
+    """A runs dir of its own; `restart()` drops the server's sweep store (a new one reads the same dir)."""
+    monkeypatch.setenv("GEN_CORE_RUNS_DIR", str(tmp_path))
+    sweeps.store.clear()
+    yield tmp_path
+    sweeps.store().clear()
+    sweeps.store.clear()
+
+
+def restart() -> None:
+    sweeps.store().clear()
+    sweeps.store.clear()
+
+
+def test_a_saved_sweep_shows_after_a_restart_and_only_its_owner_resumes_it(sweeps_dir, mini_data):
+    from conftest import OTHER_TOKEN, me
+    from gen_core.sweepstore import SWEEP_FILE, SWEEPS_DIR, SweepStore
+    from test_app_owners import session
+    old = SweepStore(root=sweeps_dir)                               # the server before the restart
+    sid = old.create(tiny_config(epochs=1, images_per_epoch=64, batch_size=32), "lr_g", [1e-4, 1e-3], [0],
+                     data=mini_data, owner=me().owner)
+    assert old.get(sid).join(JOIN_S)
+    restart()
+    at = app("app_pages/experiments.py")
+    ok(at)
+    (table,) = [d for d in at.dataframe if "lr_g" in d.value.columns]
+    assert table.value["runs"].tolist() == [1, 1]
+    assert {"Generator loss", "Discriminator loss"} <= set(chart_titles(at)) and len(at.image) == 2
+    assert "exp_resume" not in {b.key for b in at.button}            # finished: nothing to resume
+
+    path = sweeps_dir / SWEEPS_DIR / sid / SWEEP_FILE                # as if the server had died in point 2
+    data = json.loads(path.read_text())
+    data["state"], data["items"][1]["state"] = "running", "running"
+    path.write_text(json.dumps(data))
+    restart()
+    b = session(OTHER_TOKEN, "app_pages/experiments.py")
+    assert any("Interrupted" in w.value for w in b.warning)
+    assert b.button(key="exp_resume").disabled and b.button(key="exp_delete").disabled
+    assert any("Only the student who started this sweep" in c.value for c in b.caption)
+
+    at = app("app_pages/experiments.py")
+    ok(at)
+    assert any("1 of 2 runs had finished" in w.value for w in at.warning)
+    at.button(key="exp_resume").click().run()
+    ok(at)
+    sweep = sweeps.store().get(sid)
+    assert sweep.join(JOIN_S) and sweep.snapshot().state == "finished"
+    at.run()
+    ok(at)
+    (table,) = [d for d in at.dataframe if "lr_g" in d.value.columns]
+    assert table.value["runs"].tolist() == [1, 1] and "exp_resume" not in {b.key for b in at.button}
+
+    (sweeps_dir / SWEEPS_DIR / "damaged1").mkdir()                    # a damaged file: one line, page usable
+    (sweeps_dir / SWEEPS_DIR / "damaged1" / SWEEP_FILE).write_text("{ nope")
+    restart()
+    at = app("app_pages/experiments.py")
+    ok(at)
+    assert any("damaged1 cannot be shown" in w.value for w in at.warning)
+    assert [d for d in at.dataframe if "lr_g" in d.value.columns]
+    at.button(key="exp_delete").click().run()
+    ok(at)
+    assert sweeps.store().get(sid) is None and not (sweeps_dir / SWEEPS_DIR / sid).exists()
