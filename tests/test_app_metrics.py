@@ -275,6 +275,13 @@ def test_a_saved_sweep_shows_after_a_restart_and_only_its_owner_resumes_it(sweep
     assert any("Interrupted" in w.value for w in b.warning)
     assert b.button(key="exp_resume").disabled and b.button(key="exp_delete").disabled
     assert any("Only the student who started this sweep" in c.value for c in b.caption)
+    from gen_core.owners import OTHERS_HIDDEN, OTHERS_READONLY
+    state.registry().set_policy(None, others=OTHERS_HIDDEN)         # the teacher hides students' work
+    try:
+        b = session(OTHER_TOKEN, "app_pages/experiments.py")
+        assert any("No sweep yet" in i.value for i in b.info) and not b.warning
+    finally:
+        state.registry().set_policy(None, others=OTHERS_READONLY)
 
     at = app("app_pages/experiments.py")
     ok(at)
