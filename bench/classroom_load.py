@@ -26,8 +26,11 @@
     everyone has pressed Start. This is the server's time to compute and send a page, which is
     what makes an app feel frozen under load; the browser's own drawing time is not included.
     A separate probe opens a fresh session on the page every 3 s (a student arriving late).
-  * Runs: read back from runs_dir/<id>/{run.json,history.json} after the class. Every run must
-    be "finished" with all its steps and epochs. samples/s is given two ways: whole run
+  * Runs: read back after the class with gen_core's own readers (persist.RunStore: run.json, then
+    the run's history from checkpoint.pt, or from state.pt + history.jsonl for a run that never
+    ended), as the dashboard reads them after a restart. Every run must be "finished" with all its
+    steps and epochs; a run still training when --max-minutes ran out (the server is then stopped,
+    and saves it "stopped") is reported as cut by the cap, its history checked as a prefix. samples/s is given two ways: whole run
     (steps × batch / the run's training time, per-epoch validation and snapshots included) and
     optimiser steps only (batch / median time between two steps of the same epoch).
   * Server process: peak RSS and thread count (sampled from /proc every 0.5 s), its CPU time,
@@ -241,6 +244,7 @@ class Student:
         self.sent_at: list[tuple[str, float, float]] = []  # (what, monotonic send time, seconds)
         self.errors: list[str] = []
         self.run_id: str | None = None
+        self.capped = False          # its run was still training when the bench's --max-minutes ran out
         self.finished_script = None
 
     async def connect(self):
@@ -375,6 +379,7 @@ async def student_session(i: int, base_ws: str, cfg: dict, results: list, stop_a
             fid, interval = next(iter(s.auto.items()))
             await asyncio.sleep(interval)
             await s.rerun(fragment=fid)
+        s.capped = bool(s.auto)               # a timer left: the bench's own time limit ended the session
         await s.rerun(phase="finished page")  # one full page with the finished run
     except Exception as e:  # noqa: BLE001 — a failed student is a result, not a bench crash
         s.errors.append(f"{type(e).__name__}: {e}")
@@ -490,14 +495,7 @@ def cmd_load(args) -> int:
     both = full + frag
     peak_rss = max(r for _, r, _ in sampler.samples)
     peak_threads = max(t for _, _, t in sampler.samples)
-    runs = []
-    for s in students:
-        folder = runs_dir / s.run_id if s.run_id else None
-        rec = hist = None
-        if folder and (folder / "run.json").is_file():
-            rec = json.loads((folder / "run.json").read_text())
-            hist = json.loads((folder / "history.json").read_text()) if (folder / "history.json").is_file() else None
-        runs.append((s, rec, hist))
+    runs = read_runs(runs_dir, students)
     expected_steps = (args.images_per_epoch // args.batch_size) * args.epochs
     print(f"\n{len(students)} students, each one run of mlp-gan ({args.epochs} epochs × {args.images_per_epoch} "
           f"images, batch {args.batch_size} = {expected_steps} steps); {os.cpu_count()} cores; "
@@ -538,18 +536,27 @@ def cmd_load(args) -> int:
     print(f"owners: {len(set(o for o in owners if o))} distinct owners for {len(runs)} runs; every run owned by "
           f"the student who started it: {'yes' if own_ok else 'NO'}")
     print("\nrun        state     steps  epochs  history  samples/s  student errors")
+    capped = broken = 0
     for s, rec, hist in runs:
         steps = len(hist["steps"]) if hist else 0
         epochs = [e["epoch"] for e in hist["epochs"]] if hist else []
-        intact = hist is not None and [r["step"] for r in hist["steps"]] == list(range(1, expected_steps + 1)) \
-            and epochs == list(range(1, args.epochs + 1))
+        step_ids = [r["step"] for r in hist["steps"]] if hist else []
+        complete = step_ids == list(range(1, expected_steps + 1)) and epochs == list(range(1, args.epochs + 1))
+        prefix = hist is not None and step_ids == list(range(1, steps + 1)) and epochs == list(range(1, len(epochs) + 1))
         secs = hist["epochs"][-1]["time"] if hist and hist["epochs"] else 0
         rate = steps * args.batch_size / secs if secs else 0
         state_ = rec["state"] if rec else "—"
-        good = state_ == "finished" and intact and not s.errors
+        cut = s.capped and state_ in ("stopped", "interrupted") and not complete
+        history = "intact" if complete else ("partial" if cut and prefix else "BROKEN")
+        good = state_ == "finished" and complete and not s.errors
+        capped += cut
+        broken += not good and not cut
         ok &= good
-        print(f"{(s.run_id or '—'):10} {state_:9} {steps:5d}  {len(epochs):6d}  {'intact' if intact else 'BROKEN':7}  "
-              f"{rate:9,.0f}  {'; '.join(s.errors)[:80] or '-'}")
+        print(f"{(s.run_id or '—'):10} {state_:9} {steps:5d}  {len(epochs):6d}  {history:7}  "
+              f"{rate:9,.0f}  {'; '.join(s.errors)[:80] or ('cut by --max-minutes' if cut else '-')}")
+    if capped:
+        print(f"{capped} run(s) were still training when --max-minutes ({args.max_minutes:g}) ran out: stopped by "
+              "the bench, not broken (give the class more time, or fewer students)")
     rates = [len(h["steps"]) * args.batch_size / h["epochs"][-1]["time"] for _, _, h in runs if h and h["epochs"]]
     if rates:
         print(f"samples/s per run, whole run (steps + per-epoch validation and snapshots): median "
@@ -566,19 +573,46 @@ def cmd_load(args) -> int:
               f"{statistics.median(step_rates):,.0f}, min {min(step_rates):,.0f}, max {max(step_rates):,.0f}")
     p95 = _pct(both, 95)
     verdict = ok and p95 < 2.0 and end_rss < base_rss * 1.5 + 100
-    print(f"\ntargets: p95 < 2 s: {'yes' if p95 < 2.0 else 'NO'}; no failed run: {'yes' if ok else 'NO'}; "
+    print(f"\ntargets: p95 < 2 s: {'yes' if p95 < 2.0 else 'NO'}; no failed run: {'yes' if not broken else 'NO'}; "
+          f"every run finished within --max-minutes: {'yes' if not capped else f'NO ({capped} cut)'}; "
           f"memory back near baseline: {'yes' if end_rss < base_rss * 1.5 + 100 else 'NO'}")
     shutil.rmtree(runs_dir, ignore_errors=True)
     steady_p95 = _pct(steady, 95) if starts else float("nan")
     SUMMARY[args.executor] = {
         "render p50 (s)": _pct(both, 50), "render p95 (s)": p95, "steady-state p95 (s)": steady_p95,
-        "new-student page p95 (s)": _pct(probes, 95), "runs finished intact": f"{sum(1 for s, r, h in runs if r and r['state'] == 'finished')}/{len(runs)}",
+        "new-student page p95 (s)": _pct(probes, 95), "runs finished intact": f"{len(runs) - capped - broken}/{len(runs)}",
+        "runs cut by --max-minutes": capped,
         "samples/s per run, whole run (median)": statistics.median(rates) if rates else float("nan"),
         "samples/s per run, steps only (median)": statistics.median(step_rates) if step_rates else float("nan"),
         "wall (s)": t_all_done - t_start, "server CPU (s)": class_cpu,
         "server peak RSS (MB)": peak_rss, "server + children peak RSS (MB)": peak_tree,
         "server RSS at the end (MB)": end_rss, "targets met": "yes" if verdict else "NO"}
     return 0 if verdict else 1
+
+
+def read_runs(runs_dir: Path, students: list) -> list[tuple]:
+    """(student, run.json as a dict, {"steps", "epochs"}) per student, read with gen_core's readers: the
+    record from RunStore.scan (a run the server left active reads "interrupted"), the history from the
+    run's newest state (checkpoint.pt, or state.pt + the history.jsonl journal: history.json is written
+    only when a run ends, so it says nothing about a run the server never finished)."""
+    from gen_core.checkpoints import CheckpointError
+    from gen_core.persist import RunStore
+    store = RunStore(runs_dir)
+    records = {r.run_id: r for r in store.scan()}
+    out = []
+    for s in students:
+        record = records.get(s.run_id) if s.run_id else None
+        hist = None
+        if record is not None:
+            try:
+                ck = store.read_checkpoint(record.run_id)
+            except CheckpointError as e:
+                s.errors.append(f"unreadable run folder: {e}"[:200])
+                ck = None
+            if ck is not None:
+                hist = {"steps": list(ck.history.steps), "epochs": list(ck.history.epochs)}
+        out.append((s, record.to_json() if record is not None else None, hist))
+    return out
 
 
 SUMMARY: dict[str, dict] = {}
@@ -635,6 +669,9 @@ def main(argv=None) -> int:
     th.add_argument("--steps", type=int, default=30)
     th.add_argument("--warmup", type=int, default=3)
     th.add_argument("--repeats", type=int, default=2)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
+        argv = ["load", *argv]        # `classroom_load.py --students 3` means the load bench
     args = parser.parse_args(argv)
     if args.cmd == "threads":
         return cmd_threads(args)

@@ -80,14 +80,30 @@ def test_the_estimate_uses_a_finished_run_with_the_same_settings(registry):
 
 # ---------------------------------------------------------------------------- 5. a pause reaches every tab
 
-def test_pause_in_one_tab_shows_in_another_at_its_next_redraw(registry):
+def test_pause_in_one_tab_shows_in_another_at_its_next_redraw(registry, monkeypatch):
+    # The bound on how long a Pause takes to reach another tab is the live panel's redraw period:
+    # record the run_every each fragment is defined with (the browser re-runs it that often).
+    import streamlit
+    from ui import classroom
+    periods = []
+    real_fragment = streamlit.fragment
+
+    def recording_fragment(func=None, *, run_every=None):
+        periods.append(run_every)
+        return real_fragment(func, run_every=run_every) if func is not None else real_fragment(run_every=run_every)
+    monkeypatch.setattr(streamlit, "fragment", recording_fragment)
+    assert classroom.LIVE_INTERVAL_S <= 1.0
+
     a = app("app_pages/train_gan.py", **{**TINY_GAN, "gan_epochs": 500})
     a.button(key="gan_start").click().run()
     rid = only_run(registry, "gan")
     runner = registry.get(rid)
     assert wait_for(lambda: runner.state == RUNNING)
+    periods.clear()
     b = fresh("app_pages/train_gan.py", run=rid)
     assert not b.button(key="gan_ctl_pause").disabled
+    live = [p for p in periods if p is not None]
+    assert live and max(live) <= 1.0, periods   # tab B redraws the running run at least once a second
     a.run()
     a.button(key="gan_ctl_pause").click().run()
     assert runner.state == PAUSED  # at once: the control sets the state, the worker only obeys it
