@@ -547,13 +547,16 @@ def cmd_load(args) -> int:
         rate = steps * args.batch_size / secs if secs else 0
         state_ = rec["state"] if rec else "—"
         cut = s.capped and state_ in ("stopped", "interrupted") and not complete
-        history = "intact" if complete else ("partial" if cut and prefix else "BROKEN")
+        # partial: a clean prefix (a run that ended early); BROKEN: steps or epochs missing or out of order
+        history = "intact" if complete else ("partial" if prefix and steps else "BROKEN")
         good = state_ == "finished" and complete and not s.errors
+        note = ("cut by --max-minutes" if cut else "-" if good or state_ == "finished"
+                else f"{state_} before its last step, not by the bench")
         capped += cut
         broken += not good and not cut
         ok &= good
         print(f"{(s.run_id or '—'):10} {state_:9} {steps:5d}  {len(epochs):6d}  {history:7}  "
-              f"{rate:9,.0f}  {'; '.join(s.errors)[:80] or ('cut by --max-minutes' if cut else '-')}")
+              f"{rate:9,.0f}  {'; '.join(s.errors)[:80] or note}")
     if capped:
         print(f"{capped} run(s) were still training when --max-minutes ({args.max_minutes:g}) ran out: stopped by "
               "the bench, not broken (give the class more time, or fewer students)")
