@@ -221,10 +221,17 @@ class SweepDisk:
         return snap, owner
 
     def ids(self) -> list[str]:
+        """Saved sweeps, most recently written first."""
+        def written(p: Path) -> float:
+            try:
+                return (p / SWEEP_FILE).stat().st_mtime
+            except OSError:
+                return 0.0
         try:
-            return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _ID.fullmatch(p.name))
+            folders = [p for p in self.root.iterdir() if p.is_dir() and _ID.fullmatch(p.name)]
         except OSError:
             return []
+        return [p.name for p in sorted(folders, key=written, reverse=True)]
 
     def delete(self, sweep_id: str) -> None:
         shutil.rmtree(self.folder(sweep_id), ignore_errors=True)
@@ -288,7 +295,8 @@ class SweepStore:
         """List the saved sweeps this store does not hold yet (damaged ones as `problems`)."""
         if self.disk is None:
             return
-        for sid in self.disk.ids():
+        # the newest `max_sweeps` only: a server with years of sweeps must not load them all at start
+        for sid in self.disk.ids()[:self.max_sweeps]:
             if sid in self._sweeps:
                 continue
             try:
@@ -305,7 +313,8 @@ class SweepStore:
         return list(self._problems.values())
 
     def _saver(self, sweep: Sweep) -> None:
-        if self.disk is None:
+        # a sweep deleted (or forgotten) while its thread ends must not write its folder back
+        if self.disk is None or self.get(sweep.sweep_id) is not sweep:
             return
         try:
             self.disk.save(sweep.snapshot(), sweep.owner)

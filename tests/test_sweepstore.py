@@ -128,3 +128,13 @@ def test_a_point_that_does_not_match_its_sweep_is_refused(tmp_path, mini_data):
     path.write_text(json.dumps(data))
     store = SweepStore(root=tmp_path)
     assert store.list() == [] and "does not match" in store.problems()[0]
+
+
+def test_a_new_store_lists_only_the_newest_saved_sweeps(tmp_path, mini_data):
+    import os
+    store, first = finished_sweep(tmp_path, mini_data)
+    second = store.create(tiny_base(), "lr_g", [1e-4], [0], data=mini_data, owner=A.owner)
+    assert store.get(second).join(JOIN_S)
+    os.utime(tmp_path / SWEEPS_DIR / first / SWEEP_FILE, (1, 1))       # the older one
+    assert [s.sweep_id for s in SweepStore(root=tmp_path, max_sweeps=1).list()] == [second]
+    assert {s.sweep_id for s in SweepStore(root=tmp_path).list()} == {first, second}
