@@ -55,10 +55,12 @@ def test_a_sweep_round_trips_through_its_folder(tmp_path, mini_data):
 def test_a_sweep_cut_off_by_a_restart_is_interrupted_and_resumes_only_its_remaining_points(tmp_path, mini_data,
                                                                                               monkeypatch):
     first = SweepStore(root=tmp_path)
-    # the second point is long: the "server" dies while it trains, after the first one was saved
-    sid = first.create(tiny_base(epochs=300), "images_per_epoch", [64, 1024], [0], data=mini_data, owner=A.owner)
+    # The first point is short (one step per epoch), the second long (128 steps per epoch): the "server" dies
+    # while the second trains, after the first was saved. (Both points have the same epochs: with 300 epochs of
+    # 64 images the first point alone outlasted a minute on a busy machine.)
+    sid = first.create(tiny_base(epochs=40), "images_per_epoch", [32, 4096], [0], data=mini_data, owner=A.owner)
     live = first.get(sid)
-    assert wait_for(lambda: live.snapshot().items[1].state == ex.RUNNING and live.snapshot().items[1].step > 0, 60)
+    assert wait_for(lambda: live.snapshot().items[1].state == ex.RUNNING and live.snapshot().items[1].step > 0, 180)
     first.disk = None             # a crash: the dying process writes nothing more
     live.stop()
     assert live.join(JOIN_S)
@@ -86,7 +88,7 @@ def test_a_sweep_cut_off_by_a_restart_is_interrupted_and_resumes_only_its_remain
     resumed = restarted.get(sid)
     assert resumed is not stored and resumed.join(JOIN_S)
     final = resumed.snapshot()
-    assert trained == [1024]                                        # only the point that had not finished
+    assert trained == [4096]                                        # only the point that had not finished
     assert final.state == ex.FINISHED and [it.state for it in final.items] == [ex.FINISHED, ex.FINISHED]
     assert final.items[0].final == pytest.approx(done.final)        # the first point's results, kept
     assert SweepStore(root=tmp_path).get(sid).state == ex.FINISHED  # and saved as finished
