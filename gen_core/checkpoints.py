@@ -130,9 +130,13 @@ class Checkpoint:
 # ---------------------------------------------------------------------------
 
 def _to_cpu(value):
-    """Deep copy of a state dict with every tensor on the CPU."""
+    """Deep copy of a state dict with every tensor on the CPU, in the standard (NCHW) layout.
+
+    Contiguous because a model may train channels-last (ModelSpec.channels_last) and a file's
+    tensors must not depend on that: the loader refuses non-contiguous tensors (_check_tensors).
+    """
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
+        return value.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
     if isinstance(value, dict):
         return {k: _to_cpu(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -158,7 +162,7 @@ def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half
     the slim per-epoch state of gen_core.runstate, which keeps them in files of their own.
     """
     model_state = {k: (v.detach().to("cpu", torch.float16) if half and v.is_floating_point()
-                       else v.detach().to("cpu", copy=True))
+                       else v.detach().to("cpu", copy=True, memory_format=torch.contiguous_format))
                    for k, v in trainer.model.state_dict().items()}
     optimizers = None
     if include_optimizer:
@@ -219,10 +223,13 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, include_optimi
     return _atomic_torch_save(payload, Path(path))
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None], *, durable: bool = True) -> Path:
     """Write a file via `write(f)` to a temp name beside `path`, fsync, then rename over `path`.
 
     A crash or a full disk mid-write leaves any previous file intact and no temp file behind.
+    durable=False skips both fsyncs (file and folder, ~8 ms here): readers still never see a
+    half-written file, but after a power cut the file may be missing or empty. Only for files
+    whose loss the reader tolerates (per-epoch pictures).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
@@ -230,7 +237,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
         with open(tmp, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -238,7 +246,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
         except OSError:
             pass
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
     return path
 
 
@@ -618,6 +627,7 @@ def resume_trainer(checkpoint: Checkpoint, epochs: int | None = None, data: Imag
                 raise KeyError(f"no state for the {name} optimizer")
             _check_optimizer_state(name, opt, state)
             opt.load_state_dict(state)
+            match_param_layouts(opt)
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError) as e:
         raise _fail(f"optimizer state does not fit {checkpoint.config.model}: {e}") from None
 
@@ -671,6 +681,21 @@ def _check_optimizer_state(name: str, opt: torch.optim.Optimizer, state: dict) -
             if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != tuple(p.shape):
                 raise ValueError(f"{name} {key} #{i} has shape {tuple(value.shape)}, the parameter "
                                  f"{tuple(p.shape)}")
+
+
+def match_param_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout.
+
+    Files hold contiguous tensors and load_state_dict keeps that layout, but a channels-last
+    parameter needs channels-last moments: torch's fused CPU Adam walks all of them by raw
+    index, so mixed layouts give wrong updates (measured: 0.18 off after one step at lr 0.1).
+    """
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if (isinstance(value, torch.Tensor) and value.shape == p.shape and value.dim() == 4
+                        and value.stride() != p.stride()):
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def _continue_epoch(trainer: Trainer, checkpoint: Checkpoint) -> None:

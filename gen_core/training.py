@@ -291,6 +291,10 @@ class Trainer:
         with _BUILD_LOCK:
             torch.manual_seed(config.seed)
             self.model = build_model_for(config).to(self.device)
+        if self.spec.channels_last and self.device.type == "cpu":
+            # NHWC for oneDNN (see ModelSpec.channels_last); before the optimisers exist, so their
+            # moments take the same layout (checkpoints.match_param_layouts says why that matters).
+            self.model.to(memory_format=torch.channels_last)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         objectives = OBJECTIVES
         if self.spec.conditional:  # labels are model inputs: gen_core.conditional's objectives

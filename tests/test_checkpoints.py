@@ -20,6 +20,7 @@ from gen_core.training import Trainer
 TINY = {
     "mlp-gan": {"latent_dim": 2, "g_hidden": (32, 64), "d_hidden": (64, 32)},  # D has dropout 0.3
     "mlp-vae": {"latent_dim": 2, "hidden": (48, 24)},
+    "dcgan": {"latent_dim": 8, "g_width": 8, "d_width": 8},  # trains channels-last on the CPU
 }
 
 
@@ -164,7 +165,7 @@ def test_sample_grid_is_reproducible(gan_file, gan_trainer):
 # ---------------------------------------------------------------------------
 # Exact resume
 
-@pytest.mark.parametrize("model", ["mlp-gan", "mlp-vae"])
+@pytest.mark.parametrize("model", ["mlp-gan", "mlp-vae", "dcgan"])
 def test_resume_equals_uninterrupted(model, tmp_path):
     """2 epochs + save + load + 2 more == 4 epochs straight: same history, snapshots and weights."""
     first = train(Trainer(tiny_config(model, epochs=2)))

@@ -55,7 +55,9 @@ class DCGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) → (B, C, S, S)
-        return self.net(z[:, :, None, None])
+        # Standard layout out even when trained channels-last (a no-op for 1 channel), so that
+        # callers may .view() the images.
+        return self.net(z[:, :, None, None]).contiguous()
 
 
 class DCDiscriminator(nn.Module):
