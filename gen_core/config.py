@@ -185,12 +185,18 @@ class CGANConfig:
     image_size: int = field(default=28, metadata={"help": "28 (two up-samplings from 7×7) or 64 (four from 4×4)"})
     channels: int = field(default=1, metadata={"help": "image channels"})
     leaky_slope: float = field(default=0.2, metadata={"help": "LeakyReLU negative slope in D"})
+    # nearest by default: with transposed convs a short CPU run (300 steps, seeds 0-2) drew labels the
+    # evaluator read at 10-23% (chance 10%); nearest + 3×3 conv reached 37-48% (tests/test_conditional.py).
+    upsample: str = field(default="nearest", metadata={
+        "help": "how G doubles the side: nearest (nearest-neighbour upsampling + 3×3 conv, Odena et al. "
+                "2016; learns labels far faster per step) or convtranspose (DCGAN's 4×4 stride-2 transposed conv)"})
 
     def __post_init__(self):
         _check_int("latent_dim", self.latent_dim, 1, 1024)
         _check_int("g_width", self.g_width, 4, 512)
         _check_int("d_width", self.d_width, 4, 512)
         _check_int("embed_dim", self.embed_dim, 1, 512)
+        _check_choice("upsample", self.upsample, DCGAN_UPSAMPLE)
         _check_int("num_classes", self.num_classes, 2, 1000)
         _check_choice("image_size", self.image_size, (28, 32, 64))
         _check_int("channels", self.channels, 1, 3)

@@ -97,6 +97,10 @@ class Preset:
 # ---------------------------------------------------------------------------
 _S000 = "Seed report 000 (UCLA STATS M231A/CS M276A, Fall 2021)"
 
+# Seed 000's pictures: "we sampled 25 samples … before training" (Fig. 7, every 2nd epoch) and
+# "the standard normal distribution was divided to 10 sections" (Fig. 8, a 10×10 latent grid).
+_REPORT_PICTURES = dict(n_fixed=25, latent_map_size=10)
+
 _SEED000 = [
     Preset(
         name="seed000-linear-gan",
@@ -107,8 +111,8 @@ _SEED000 = [
         # §1.4.1 "Generator/Discriminator Structure" listings; "latent space dimension was set to 2".
         model_overrides=dict(latent_dim=2, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
                              dropout=0.3, leaky_slope=0.2, batch_norm=False),
-        # §1.4.1 "trained for 20 epochs with a learning rate of 0.0005".
-        train_overrides=dict(epochs=20, lr_g=5e-4, lr_d=5e-4),
+        # §1.4.1 "trained for 20 epochs with a learning rate of 0.0005"; pictures as in Figs 7-8.
+        train_overrides=dict(epochs=20, lr_g=5e-4, lr_d=5e-4, **_REPORT_PICTURES),
         note=("Report: G z(2) → 256 → 512 → 1024 → 784 with LeakyReLU(0.2) and Tanh; "
               "D 784 → 1024 → 512 → 256 → 1 with LeakyReLU(0.2), Dropout(0.3) and Sigmoid; "
               "20 epochs at learning rate 0.0005 (raised from the tutorial's because lower rates "
@@ -125,7 +129,7 @@ _SEED000 = [
         # §1.4.2: latent 100, ngf = 128, ndf = 128, MNIST "resized to be 64x64".
         model_overrides=dict(image_size=64, latent_dim=100, g_width=128, d_width=128),
         # §1.4.2 "trained for 10 epochs with a learning rate of 0.0002".
-        train_overrides=dict(epochs=10, lr_g=2e-4, lr_d=2e-4),
+        train_overrides=dict(epochs=10, lr_g=2e-4, lr_d=2e-4, **_REPORT_PICTURES),
         note=("Report: the pytorch/examples DCGAN (G: ConvT to 4×4 with 8·ngf, then 4·ngf, 2·ngf, ngf, "
               "Tanh; D: the mirror with BatchNorm and LeakyReLU(0.2)), ngf = ndf = 128, latent 100, "
               "MNIST resized to 64×64, 10 epochs at lr 0.0002. dcgan-64 is the same network. Silent on "
@@ -140,7 +144,7 @@ _SEED000 = [
         # §1.4.3 encoder Linear(784, 512) → Linear(512, 256) → heads to zDim = 2; decoder mirrors it.
         model_overrides=dict(latent_dim=2, hidden=(512, 256)),
         # §1.4.3 "trained for 10 epochs with a learning rate of 0.001".
-        train_overrides=dict(epochs=10, lr=1e-3),
+        train_overrides=dict(epochs=10, lr=1e-3, **_REPORT_PICTURES),
         note=("Report: encoder 784 → 512 → 256 → (mu, log sigma) with zDim 2, ReLU; decoder "
               "2 → 256 → 512 → 784 with Sigmoid; 10 epochs at lr 0.001. mlp-vae is the same network "
               "(its second head predicts log-variance instead of log sigma, an equivalent "

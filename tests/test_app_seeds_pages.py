@@ -63,3 +63,33 @@ def test_figure_packs_page_lists_presets(registry):
     assert any("seed002-conv-vae" in m.value for m in at.markdown)
     # the parameter table needs no training: one figure and the zip are there at once
     assert any("figures (zip)" in d.label for d in at.get("download_button"))
+
+
+TINY = {"gan": dict(gan_model="mlp-gan", gan_latent=2, gan_g_hidden="32", gan_d_hidden="32", gan_ipe=128,
+                    gan_batch=64, gan_epochs=1),
+        "vae": dict(vae_model="mlp-vae", vae_latent=2, vae_hidden="32", vae_ipe=128, vae_batch=64, vae_epochs=1)}
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+def test_fixed_samples_and_latent_grid_are_page_settings(registry, family):
+    """Issue 11: the number of fixed samples and the latent-map grid are settings, and the run uses them."""
+    page = "app_pages/train_gan.py" if family == "gan" else "app_pages/train_vae.py"
+    at = _open(page, **TINY[family])
+    assert "25" in at.selectbox(key=f"{family}_n_fixed").options  # AppTest shows options as text
+    at.selectbox(key=f"{family}_n_fixed").set_value(25).run()
+    at.selectbox(key=f"{family}_latent_map").set_value(10).run()
+    at.button(key=f"{family}_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (run,) = registry.list(family)
+    assert registry.get(run.run_id).join(60)
+    snap = registry.snapshot(run.run_id)
+    assert snap.config.n_fixed == 25 and snap.config.latent_map_size == 10
+    last = snap.epoch_snapshots[-1]
+    assert last.samples.shape[0] == 25 and last.latent_map.shape[0] == 10 * 10
+
+
+def test_seed000_preset_sets_the_reports_pictures(registry):
+    at = _open("app_pages/train_vae.py")
+    at.selectbox(key="vae_preset").set_value("seed000-vae").run()
+    assert not at.exception
+    assert at.selectbox(key="vae_n_fixed").value == 25 and at.selectbox(key="vae_latent_map").value == 10

@@ -125,6 +125,26 @@ def test_short_seeded_cvae_run_is_read_well_above_chance(mini_data):
     assert np.array(result["confusion"]).sum() == 500
 
 
+def test_short_seeded_cgan_run_is_read_well_above_chance(mini_data):
+    """The same for the cGAN: 300 seeded steps (batch 64) and the evaluator reads most labels as asked.
+    Measured (seed 0, one core, ~15 s): overall 0.48; seeds 1 and 2: 0.37, 0.46 (chance 0.1)."""
+    from gen_core.evaluator import load_evaluator
+    evaluator = load_evaluator("mnist-mini")
+    assert evaluator is not None
+    mc = get_model_spec("cgan").config_cls(g_width=16, d_width=16, latent_dim=32, embed_dim=16)
+    cfg = TrainConfig(model="cgan", model_config=mc, dataset="mnist-mini", epochs=3, images_per_epoch=6400,
+                      batch_size=64, lr_g=1e-3, lr_d=1e-3, val_images=100, n_fixed=10, seed=0, device="cpu")
+    trainer = Trainer(cfg, data=mini_data)
+    before = conditional.class_accuracy(trainer.model, evaluator, 30, seed=3)["overall"]
+    while not trainer.done:
+        trainer.train_step()
+    result = conditional.class_accuracy(trainer.model, evaluator, 50, seed=3)
+    assert result["overall"] >= 0.3 > before + 0.1
+    assert sum(acc >= 0.3 for acc in result["per_class"]) >= 5  # most labels drawn as asked, not one
+    grid = conditional.same_z_grid(trainer.model, n_z=4, padding=2)
+    assert grid.shape == (4 * 30 + 2, 10 * 30 + 2)
+
+
 def test_accuracy_figures():
     fig = class_accuracy_figure([0.5, 1.0], ["0", "1"], 0.5)
     assert list(fig.data[0].y) == [50.0, 100.0]

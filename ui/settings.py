@@ -38,6 +38,11 @@ PERSIST = dict(persist_state="session")
 QUALITY_SAMPLES = (200, 500, 1000, 2000)
 DEFAULT_QUALITY_SAMPLES = 500
 
+# The pictures each epoch draws: how many fixed-noise samples (seed 000 Fig. 7 shows 25) and the
+# n of the n×n latent map (seed 000 Fig. 8 is 10×10). A preset's own value joins the choices.
+N_FIXED_CHOICES = (16, 25, 36, 49, 64, 100)
+LATENT_GRID_CHOICES = (5, 8, 10, 12, 15, 20, 25, 30)
+
 
 def _k(prefix: str, name: str) -> str:
     return f"{prefix}_{name}"
@@ -68,7 +73,8 @@ def _values_from_config(cfg: TrainConfig) -> dict[str, Any]:
     """The widget values that show `cfg` (for a preset or a model's defaults)."""
     mc = cfg.model_config
     v: dict[str, Any] = dict(model=cfg.model, latent=mc.latent_dim, epochs=cfg.epochs, batch=cfg.batch_size,
-                             ipe=cfg.images_per_epoch or 0, seed=cfg.seed)
+                             ipe=cfg.images_per_epoch or 0, seed=cfg.seed, n_fixed=int(cfg.n_fixed),
+                             latent_map=int(cfg.latent_map_size))
     if cfg.family == "gan":
         v.update(loss=cfg.gan_loss, lr_g=cfg.lr_g, lr_d=cfg.lr_d, beta1=cfg.beta1, beta2=cfg.beta2,
                  d_steps=cfg.d_steps, gp_weight=cfg.gp_weight, spectral_norm=bool(cfg.spectral_norm),
@@ -241,6 +247,27 @@ def _quality_settings(prefix: str, cols) -> None:
                                "and takes longer.")
 
 
+def _with(choices: tuple[int, ...], value) -> list[int]:
+    return sorted({*choices, int(value)}) if isinstance(value, int) else list(choices)
+
+
+def _picture_settings(prefix: str, cols) -> None:
+    """Fixed samples per epoch grid and the latent map's grid size (both shape every epoch's pictures)."""
+    nf, grid = _k(prefix, "n_fixed"), _k(prefix, "latent_map")
+    cols[0].selectbox("Fixed samples", _with(N_FIXED_CHOICES, st.session_state.get(nf)), key=nf, **PERSIST,
+                      help="How many fixed z the sample grid shows after every epoch (the same z each "
+                           "time, so you watch the same samples learn). Seed 000's Fig. 7 shows 25.")
+    cols[1].selectbox("Latent map n×n", _with(LATENT_GRID_CHOICES, st.session_state.get(grid)), key=grid,
+                      format_func=lambda n: f"{n}×{n}", **PERSIST,
+                      help="For 2-D latents: the decoded grid over z (quantiles of N(0, 1)) drawn every "
+                           "epoch. Seed 000's Fig. 8 is 10×10.")
+
+
+def _picture_values(prefix: str) -> dict[str, int]:
+    return dict(n_fixed=int(st.session_state.get(_k(prefix, "n_fixed"), 64)),
+                latent_map_size=int(st.session_state.get(_k(prefix, "latent_map"), 20)))
+
+
 def _quality_values(prefix: str) -> dict[str, int]:
     n = st.session_state.get(_k(prefix, "metrics_n"), DEFAULT_QUALITY_SAMPLES)
     return dict(metrics_every=int(st.session_state.get(_k(prefix, "metrics_every"), 0) or 0),
@@ -268,7 +295,9 @@ def gan_settings(prefix: str = "gan") -> None:
     c[2].number_input("Adam β₁", 0.0, 0.999, step=0.05, format="%.3f", key=_k(prefix, "beta1"), **PERSIST,
                       help="0.5 as in Radford et al. (DCGAN); for both G and D.")
     c[3].number_input("Adam β₂", 0.0, 0.99999, step=0.001, format="%.4f", key=_k(prefix, "beta2"), **PERSIST)
-    _quality_settings(prefix, st.columns(4))
+    c = st.columns(4)
+    _quality_settings(prefix, c[:2])
+    _picture_settings(prefix, c[2:])
     _tricks(prefix)
     model = st.session_state[_k(prefix, "model")]
     with st.expander("Architecture", expanded=False):
@@ -341,7 +370,9 @@ def vae_settings(prefix: str = "vae") -> None:
         c[1].text_input("Conv channels", key=_k(prefix, "conv_channels"), **PERSIST,
                         help="At most two convolutions, each halving the side.")
         c[2].number_input("Dense width", 1, 8192, step=32, key=_k(prefix, "dense"), **PERSIST)
-    _quality_settings(prefix, st.columns(4))
+    c = st.columns(4)
+    _quality_settings(prefix, c[:2])
+    _picture_settings(prefix, c[2:])
 
 
 def _get(prefix: str, name: str):
@@ -374,7 +405,7 @@ def gan_config(prefix: str = "gan", *, dataset: str, device: str = "auto") -> Tr
                        ema_decay=float(st.session_state.get(_k(prefix, "ema_decay"), 0.0)),
                        label_smoothing=float(st.session_state.get(_k(prefix, "label_smoothing"), 0.0)),
                        instance_noise=float(st.session_state.get(_k(prefix, "instance_noise"), 0.0)),
-                       **_quality_values(prefix))
+                       **_quality_values(prefix), **_picture_values(prefix))
 
 
 def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> TrainConfig:
@@ -393,7 +424,7 @@ def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> Tr
                        epochs=int(_get(prefix, "epochs")), batch_size=int(_get(prefix, "batch")),
                        images_per_epoch=ipe or None, seed=int(_get(prefix, "seed")),
                        lr=float(_get(prefix, "lr")), beta=float(_get(prefix, "beta")),
-                       recon_loss=_get(prefix, "recon"), **_quality_values(prefix))
+                       recon_loss=_get(prefix, "recon"), **_quality_values(prefix), **_picture_values(prefix))
 
 
 def preset_status(prefix: str, cfg: TrainConfig) -> str | None:

@@ -1,7 +1,9 @@
 """Class-conditional DCGAN: "pick a digit and see it drawn".
 
 Generator  [z ; embed(y)] → DCGAN up-sampling stack → Tanh   (label embedding concatenated to z,
-           as in Mirza & Osindero 2014, "Conditional Generative Adversarial Nets").
+           as in Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"). Up-sampling is
+           nearest + 3×3 conv by default: with DCGAN's transposed convs the labels took far longer
+           to show (config.CGANConfig.upsample has the measurement).
 Critic     DCGAN down-sampling stack → features φ(x) (B, F, s, s);
            logit = ψ(φ(x)) + ⟨embed_D(y), Σ_s φ(x)⟩   — the projection discriminator of
            Miyato & Koyama 2018 ("cGANs with Projection Discriminator", eq. 3): the label enters
@@ -18,6 +20,7 @@ from torch import nn
 
 from ..config import CGANConfig
 from .base import GAN
+from .dcgan import _UPSAMPLERS
 
 
 def _plan(image_size: int) -> tuple[int, list[int]]:
@@ -38,11 +41,12 @@ class ConditionalGenerator(nn.Module):
         self.embed = nn.Embedding(cfg.num_classes, cfg.embed_dim)
         side, mults = _plan(cfg.image_size)
         w = [m * cfg.g_width for m in mults]
+        up = _UPSAMPLERS[cfg.upsample]  # the DCGAN's choice of up-sampling (see models/dcgan.py)
         layers: list[nn.Module] = [nn.ConvTranspose2d(cfg.latent_dim + cfg.embed_dim, w[0], side, 1, 0, bias=False),
                                    nn.BatchNorm2d(w[0]), nn.ReLU(True)]
         for w_in, w_out in zip(w[:-1], w[1:]):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(w[-1], cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += [*up(w_in, w_out), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [*up(w[-1], cfg.channels), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # → (B, C, S, S)
