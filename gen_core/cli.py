@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from .checkpoints import CheckpointError, load_checkpoint, resume_trainer, sample_grid, save_checkpoint
+from .checkpoints import CheckpointError, load_checkpoint, resume_trainer, sample_grid
 from .config import COLOUR_DATASET_NAMES, DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
 from .data import DATASETS, dataset_status, default_data_roots
 from .device import device_description
@@ -693,7 +693,7 @@ def cmd_list_models(args, parser: argparse.ArgumentParser) -> int:
         print(f"  {name:<{wn}}  {info.title:<{wt}}  {status:<8}  {note}")
     presets = _presets()
     if presets:
-        print(f"\nPresets (train --preset NAME):")
+        print("\nPresets (train --preset NAME):")
         wp = max(map(len, presets))
         for name, preset in presets.items():
             print(f"  {name:<{wp}}  {preset.model:<{w[0]}}  {preset.title}")

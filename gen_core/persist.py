@@ -48,7 +48,7 @@ import numpy as np
 from .checkpoints import Checkpoint, CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
 from .imaging import make_grid, png_bytes
-from .runner import (ACTIVE_STATES, FAILED, FINISHED, INTERRUPTED, STOPPED, TrainingRunner)
+from .runner import (ACTIVE_STATES, FINISHED, INTERRUPTED, STOPPED, TrainingRunner)
 from .runstate import RunFiles
 from .training import Trainer
 

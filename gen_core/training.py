@@ -7,7 +7,6 @@ The trainer knows nothing about threads or UIs: `runner.TrainingRunner` drives i
 """
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time

@@ -7,6 +7,8 @@ epoch end). `resolve(key)` turns it into a `gen_core.runs.ModelView`.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -31,10 +33,10 @@ UPLOADS = "uploaded_digest"  # session key: the content hash of this session's u
 FILE_MODELS_CACHED = 6
 UPLOADS_CACHED = 4
 _SUMMARIES: dict = {}
-_SUMMARY_LOCK = __import__("threading").Lock()
-_UPLOAD_VIEWS: "OrderedDict[str, tuple]" = __import__("collections").OrderedDict()
-_UPLOAD_LOCK = __import__("threading").Lock()
-_UPLOAD_LOADING = __import__("threading").Lock()
+_SUMMARY_LOCK = threading.Lock()
+_UPLOAD_VIEWS: "OrderedDict[str, tuple]" = OrderedDict()
+_UPLOAD_LOCK = threading.Lock()
+_UPLOAD_LOADING = threading.Lock()
 
 try:
     from gen_core.checkpoints import CheckpointError, load_checkpoint

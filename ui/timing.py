@@ -6,7 +6,7 @@ import threading
 
 import streamlit as st
 
-from gen_core.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb, run_budget_mb
+from gen_core.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb
 from gen_core.config import ConfigError, TrainConfig
 from gen_core.data import load_dataset
 from gen_core.estimate import measured_epoch_seconds, speed_key
