@@ -180,9 +180,10 @@ class ProcSampler(threading.Thread):
             text = Path(f"/proc/{self.pid}/status").read_text()
         except OSError:
             return None
-        rss = int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
-        threads = int(re.search(r"Threads:\s+(\d+)", text).group(1))
-        return rss, threads
+        rss, threads = re.search(r"VmRSS:\s+(\d+)", text), re.search(r"Threads:\s+(\d+)", text)
+        if rss is None or threads is None:   # a zombie (the server died, not yet reaped) has no memory lines
+            return None
+        return int(rss.group(1)) / 1024, int(threads.group(1))
 
     def cpu_seconds(self) -> float:
         try:
@@ -463,6 +464,11 @@ def cmd_load(args) -> int:
         asyncio.run(_classroom(args.students, f"ws://127.0.0.1:{port}", cfg, students, probes,
                                deadline - args.after_s - 20))
         t_all_done = time.monotonic()
+        if server.poll() is not None:   # the server itself died during the class: say so, with its last words
+            log.flush()
+            tail = log_path.read_bytes()[-3000:].decode("utf-8", "replace")
+            print(f"SERVER DIED during the class (exit code {server.returncode}); last lines of {log_path}:\n{tail}")
+            return 1
         class_cpu = sampler.cpu_seconds() - base_cpu
         # After the class: every session has disconnected. The registry drops finished runs from
         # memory after GEN_CORE_KEEP_FINISHED_S (set to a few seconds here); Streamlit keeps each
