@@ -95,3 +95,33 @@ def test_new_gan_default_beats_the_old_one_on_a_tiny_budget():
     # 0.05); the new one already spreads over the classes.
     assert new["entropy"] > old["entropy"] + 0.2
     assert new["missing"] < old["missing"]
+
+
+# The recipes these defaults replaced (issue 8's starting point), frozen here so the comparison stays
+# meaningful after the presets move on.
+_PREVIOUS = {
+    "gan": dict(model="dcgan", model_config=dict(latent_dim=64, g_width=32, d_width=32, upsample="nearest"),
+                epochs=20, batch_size=64, images_per_epoch=6400, lr_g=2e-4, lr_d=2e-4),
+    "vae": dict(model="mlp-vae", model_config=dict(latent_dim=2, hidden=(512, 256)),
+                epochs=20, batch_size=64, images_per_epoch=6400, lr=1e-3, recon_loss="bce"),
+}
+
+
+def test_new_gan_default_beats_the_previous_dcgan_recipe_on_a_tiny_budget():
+    # Same network, faster rates (bench/recipe_search.py): more confident samples after 200 steps.
+    old = _score(TrainConfig(**_PREVIOUS["gan"]), 200)
+    new = _score(default_preset("gan").to_config(), 200)
+    assert new["confident"] > old["confident"] + 0.03
+    assert new["missing"] <= old["missing"]
+
+
+def test_new_vae_default_beats_the_previous_one_on_a_tiny_budget():
+    # The 2-D latent draws a few classes only at first (full MNIST, 1,425 steps: entropy 0.54, 3 missing),
+    # and those few read confidently; the 16-D latent at a higher rate spreads over the ten classes.
+    # (Its confident share overtakes later: 49% vs 34% at 1,551 steps of full MNIST; on this budget
+    # the old one leads on confidence only by drawing eights: measured 89% eights, 6 missing, entropy 0.22,
+    # against entropy 0.71 and 1 missing for the new one; so confidence is not asserted here.)
+    old = _score(TrainConfig(**_PREVIOUS["vae"]), 400)
+    new = _score(default_preset("vae").to_config(), 400)
+    assert new["entropy"] > old["entropy"] + 0.1
+    assert new["missing"] < old["missing"]
