@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from gen_core import cli
 from gen_core.checkpoints import load_checkpoint
