@@ -830,6 +830,7 @@ class RunRegistry:
         if trainer is None and saved is not None and isinstance(self.executor, ThreadExecutor):
             # Re-opened from disk: the worker that trains builds the Trainer and loads data and weights.
             runner = TrainingRunner(old.config, build=lambda ck=saved: _resume_from(ck), run_id=run_id)
+            runner.show_saved(saved)   # while it waits in line (or if the build fails): where it stands
         else:
             if trainer is None and saved is not None:   # another process trains it (Ray): it needs a trainer
                 try:
