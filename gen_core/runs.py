@@ -43,6 +43,7 @@ from __future__ import annotations
 import atexit
 import copy
 import gc
+import inspect
 import logging
 import os
 import threading
@@ -58,7 +59,7 @@ from .checkpoints import CheckpointError, resume_problem, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
 from .describe import clean_name, clean_note
-from .executors import Executor, ThreadExecutor, resolve_executor
+from .executors import Executor, resolve_executor
 from .owners import POLICY_FILE, Actor, ClassroomPolicy, may_control, owner_name
 from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
 from .registry import get_model_spec
@@ -827,9 +828,9 @@ class RunRegistry:
         if old.started and not old.join(5.0):
             raise RunError("this run is still stopping; try again in a moment.")
         trainer, saved = old.trainer, entry.saved
-        if trainer is None and saved is not None and isinstance(self.executor, ThreadExecutor):
+        if trainer is None and saved is not None and _builds_on_worker(self.executor):
             # Re-opened from disk: the worker that trains builds the Trainer and loads data and weights.
-            runner = TrainingRunner(old.config, build=lambda ck=saved: _resume_from(ck), run_id=run_id)
+            runner = self.executor.runner(old.config, build=lambda ck=saved: _resume_from(ck), run_id=run_id)
             runner.show_saved(saved)   # while it waits in line (or if the build fails): where it stands
         else:
             if trainer is None and saved is not None:   # another process trains it (Ray): it needs a trainer
@@ -1029,6 +1030,15 @@ def _done(entry: _Entry) -> bool:
     """It has trained all its epochs (its trainer says so, or the saved state of a re-opened run)."""
     held = entry.runner.trainer if entry.runner.trainer is not None else entry.saved
     return held is not None and held.done
+
+
+def _builds_on_worker(executor) -> bool:
+    """The executor's runners take a `build` run on their worker (threads do; Ray trains elsewhere and
+    is handed a trainer)."""
+    try:
+        return "build" in inspect.signature(executor.runner).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _resume_from(checkpoint):

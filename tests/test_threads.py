@@ -5,6 +5,7 @@ Behaviour, not speed: the speed itself is measured by bench/train_speed.py.
 import threading
 
 import pytest
+import torch
 
 from conftest import tiny_config
 from gen_core import cli
@@ -131,4 +132,10 @@ def test_a_run_resumed_from_disk_is_built_on_the_thread_that_trains(tmp_path, mi
     assert threads_seen["built"] == [worker]
     assert threads_seen["stepped"] == {worker}
     assert reg.snapshot(rid).epoch == 3
+    # Still exact: the same weights as the run trained without a break.
+    whole = TrainingRunner(tiny_config("mlp-gan", epochs=3), mini_data).start()
+    assert whole.join(60) and whole.state == FINISHED
+    resumed = reg.get(rid).trainer.model.state_dict()
+    for name, value in whole.trainer.model.state_dict().items():
+        assert torch.equal(value, resumed[name]), name
     reg.close()
