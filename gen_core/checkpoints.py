@@ -598,6 +598,25 @@ def _from_payload(payload, path: str | None, *, untrusted: bool = False) -> Chec
 # Resuming and sampling
 # ---------------------------------------------------------------------------
 
+def resume_problem(checkpoint: Checkpoint) -> str | None:
+    """Why `resume_trainer` would refuse this checkpoint, as far as can be told without building a
+    Trainer (no model, data or optimiser: a page thread may ask, gen_core.threads says why it must not
+    build them); None when nothing is seen wrong. Deeper damage (optimiser state that does not fit
+    the model, a batch order of the wrong size) still only shows when the run's worker resumes it."""
+    if checkpoint.optimizer_states is None:
+        return ("this checkpoint was saved without optimizer state (weights only): "
+                "it can be sampled from but not resumed.")
+    states = [checkpoint.torch_rng_state] + ([checkpoint.rng_state] if checkpoint.rng_device == "cpu" else [])
+    try:
+        for state in states:
+            if state is not None:
+                torch.Generator().set_state(state)   # a throwaway generator: nothing global changes
+    except (RuntimeError, ValueError, TypeError) as e:
+        return (f"its saved batch order or random state is damaged ({' '.join(str(e).split())[:120]}), "
+                "so the run cannot continue exactly")
+    return None
+
+
 def resume_trainer(checkpoint: Checkpoint, epochs: int | None = None, data: ImageData | None = None,
                    device: str | torch.device | None = None) -> Trainer:
     """A `Trainer` that continues `checkpoint`'s run exactly (same batches, noise and dropout).
@@ -731,4 +750,4 @@ def sample_array(checkpoint_or_model: Checkpoint | nn.Module, n: int = 2000, see
 
 __all__ = ["Checkpoint", "CheckpointError", "FORMAT", "VERSION", "DEFAULT_MAX_BYTES", "UPLOAD_MAX_BYTES",
            "checkpoint_payload",
-           "save_checkpoint", "atomic_torch_save", "load_checkpoint", "load_checkpoint_bytes", "resume_trainer", "sample_grid", "sample_array"]
+           "save_checkpoint", "atomic_torch_save", "load_checkpoint", "load_checkpoint_bytes", "resume_trainer", "resume_problem", "sample_grid", "sample_array"]

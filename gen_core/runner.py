@@ -371,6 +371,23 @@ class TrainingRunner:
                 threads=self._threads_used,
             )
 
+    def show_saved(self, saved) -> None:
+        """A run re-opened from disk, with no trainer in memory (it is built on the worker if the run is
+        resumed): publish what its saved state says. `saved`: a gen_core.checkpoints.Checkpoint."""
+        per_epoch = saved.steps_per_epoch or (saved.step // saved.epoch if saved.epoch else 0)
+        total = max(per_epoch * self.config.epochs, saved.step)
+        params = dict(saved.metadata.get("num_parameters") or {})
+        with self._lock:
+            self._num_parameters = params
+            self._snapshot = RunSnapshot(
+                run_id=self.run_id, config=self.config, state=self._state, error=self._error,
+                step=saved.step, total_steps=total, epoch=saved.epoch, epochs=self.config.epochs,
+                progress=saved.step / max(total, 1), samples_per_sec=0.0, eta_seconds=None,
+                elapsed=saved.elapsed, step_history=tuple(saved.history.steps),
+                epoch_history=tuple(saved.history.epochs), epoch_snapshots=tuple(saved.snapshots),
+                num_parameters=params, device=str(saved.rng_device), queue_position=None,
+                warnings=tuple(self._warnings), threads=None)
+
     def publish_now(self) -> None:
         """Refresh the snapshot from the trainer (only when no worker is running, e.g. a re-opened run)."""
         if self._thread is None or not self._thread.is_alive():

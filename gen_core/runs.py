@@ -43,6 +43,7 @@ from __future__ import annotations
 import atexit
 import copy
 import gc
+import inspect
 import logging
 import os
 import threading
@@ -54,7 +55,7 @@ from typing import Any
 
 from .envvars import env_number
 from .budget import check_budget, run_budget_mb
-from .checkpoints import CheckpointError, resume_trainer
+from .checkpoints import CheckpointError, resume_problem, resume_trainer
 from .config import ConfigError, TrainConfig, check_against_data
 from .data import ImageData, load_dataset
 from .describe import clean_name, clean_note
@@ -194,6 +195,10 @@ class _Entry:
     owner: str | None = None          # gen_core.owners.owner_id (None: the local process)
     paused_since: float | None = None  # time.monotonic() when the reaper first saw it paused
     exempt: bool = True               # not held to the per-student caps (the teacher, the local process)
+    # A run re-opened from disk: its saved state (gen_core.checkpoints.Checkpoint), read for the page
+    # (progress, history, the model to look at). Its Trainer is not built here but on the worker
+    # thread if the run is resumed (gen_core.threads: a second OpenMP pool slows training 1.5-2.6x).
+    saved: Any = None
 
 
 class RunRegistry:
@@ -754,16 +759,19 @@ class RunRegistry:
             if entry is not None or record is None or self.store is None:
                 return entry
             blocker = None
-            trainer = None
+            ck = None
             try:
                 config = self.store.read_config(run_id)
             except ConfigError as e:
                 log.warning("run %s cannot be re-opened: %s", run_id, e)
                 return None
             try:
+                # Reading only: the Trainer (data, optimisers, weights) is built by the worker on resume.
                 ck = self.store.read_checkpoint(run_id)
                 if ck is not None:
-                    trainer = resume_trainer(ck)
+                    problem = resume_problem(ck)
+                    if problem:
+                        blocker = f"its checkpoint cannot be used: {problem}"
                 elif record.checkpoint_epoch or record.epoch > 0 or record.step > 0:
                     # It had trained (run.json says so) but its checkpoint.pt is gone: resuming would start
                     # again from step 0 and overwrite its history, which is not what "resume" promises.
@@ -776,13 +784,22 @@ class RunRegistry:
                 log.exception("run %s: its checkpoint cannot be used", run_id)
                 blocker = f"its checkpoint cannot be used ({type(e).__name__}: {' '.join(str(e).split())[:160]})"
             state = record.state if record.state in FINAL_STATES else INTERRUPTED
-            runner = TrainingRunner(config, trainer=trainer, run_id=run_id, state=state, error=record.error)
+            runner = TrainingRunner(config, run_id=run_id, state=state, error=record.error)
             for w in record.warnings:
                 runner.add_warning(w)
             if blocker:
                 runner.add_warning(f"This run cannot be resumed: {blocker}")
+            if ck is not None:
+                runner.show_saved(ck)
             entry = _Entry(runner, record.label, record.created, resume_blocker=blocker, owner=record.owner,
-                           exempt=record.owner is None, note=record.note)
+                           exempt=record.owner is None, note=record.note, saved=ck)
+            if ck is not None:
+                # The views' model: the checkpoint's own copy (eval mode, CPU), frozen; nothing trains it.
+                for p in ck.model.parameters():
+                    p.requires_grad_(False)
+                if ck.step > 0:
+                    entry.model_copy, entry.copy_epoch = ck.model.eval(), ck.epoch
+            entry.final_copy = True
             entry.persistence = RunPersistence(self.store, record)
             entry.persistence.runner = runner
             entry.persistence.saved_step = record.checkpoint_step
@@ -810,8 +827,19 @@ class RunRegistry:
             raise RunError(f"this run cannot be resumed: {why}.")
         if old.started and not old.join(5.0):
             raise RunError("this run is still stopping; try again in a moment.")
-        trainer = old.trainer
-        runner = self.executor.runner(old.config, trainer=trainer, run_id=run_id)
+        trainer, saved = old.trainer, entry.saved
+        if trainer is None and saved is not None and _builds_on_worker(self.executor):
+            # Re-opened from disk: the worker that trains builds the Trainer and loads data and weights.
+            runner = self.executor.runner(old.config, build=lambda ck=saved: _resume_from(ck), run_id=run_id)
+            runner.show_saved(saved)   # while it waits in line (or if the build fails): where it stands
+        else:
+            if trainer is None and saved is not None:   # another process trains it (Ray): it needs a trainer
+                try:
+                    trainer = resume_trainer(saved)
+                except (CheckpointError, ConfigError) as e:
+                    raise RunError(f"this run cannot be resumed: its checkpoint cannot be used: {e}") from None
+            runner = self.executor.runner(old.config, trainer=trainer, run_id=run_id)
+        trained = (trainer.step if trainer is not None else saved.step if saved is not None else 0) > 0
         for w in old.warnings:
             if not w.startswith("Stopped automatically"):
                 runner.add_warning(w)
@@ -821,7 +849,7 @@ class RunRegistry:
         new = _Entry(runner, entry.label, entry.created, last_seen=watched, sessions=dict(entry.sessions),
                      owner=entry.owner, note=entry.note)
         new.exempt = entry.exempt
-        if trainer is not None and trainer.step > 0:
+        if trained:
             new.model_copy, new.copy_epoch = entry.model_copy, entry.copy_epoch
         self._watch(new)
         if self.store is not None:
@@ -851,7 +879,7 @@ class RunRegistry:
                     }.get(r.state, "it is still training or waiting")
         if entry.resume_blocker:
             return entry.resume_blocker
-        if r.trainer is not None and r.trainer.done:
+        if _done(entry):
             return "it has finished all its epochs"
         return None
 
@@ -859,8 +887,10 @@ class RunRegistry:
         """The epoch Resume would continue from (its saved trainer's); None when it would start from
         the beginning (nothing trained or saved yet)."""
         entry = self._entry(run_id)
-        trainer = entry.runner.trainer if entry is not None else None
-        return trainer.epoch if trainer is not None and trainer.step > 0 else None
+        if entry is None:
+            return None
+        saved = entry.runner.trainer if entry.runner.trainer is not None else entry.saved
+        return saved.epoch if saved is not None and saved.step > 0 else None
 
     def resumable(self, run_id: str) -> bool:
         with self._lock:
@@ -914,11 +944,19 @@ class RunRegistry:
 
     # ------------------------------------------------------------------ saving
     def _ended_trainer(self, run_id: str):
-        runner = self.get(run_id)
-        if runner is None:
+        entry = self._entry(run_id)
+        if entry is None:
             raise RunError(f"no run with id {run_id!r}.")
+        runner = entry.runner
         if runner.state not in FINAL_STATES or not runner.join(0):
             raise RunError("this run is still training: stop it or let it finish, then save it.")
+        if runner.trainer is None and entry.saved is not None and entry.saved.step > 0:
+            # A run re-opened from disk holds no trainer (resuming builds one on its worker): make one to
+            # write the file from. Only for a download or a save, never for training.
+            try:
+                return resume_trainer(entry.saved)
+            except (CheckpointError, ConfigError) as e:
+                raise RunError(f"this run cannot be saved: its checkpoint cannot be used: {e}") from None
         if runner.trainer is None or runner.trainer.step == 0:
             raise RunError("this run has not trained a single step, so there is nothing to save.")
         return runner.trainer
@@ -988,6 +1026,30 @@ def _ended(runner: TrainingRunner) -> bool:
     return runner.state in FINAL_STATES and (not runner.started or runner.join(0))
 
 
+def _done(entry: _Entry) -> bool:
+    """It has trained all its epochs (its trainer says so, or the saved state of a re-opened run)."""
+    held = entry.runner.trainer if entry.runner.trainer is not None else entry.saved
+    return held is not None and held.done
+
+
+def _builds_on_worker(executor) -> bool:
+    """The executor's runners take a `build` run on their worker (threads do; Ray trains elsewhere and
+    is handed a trainer)."""
+    try:
+        return "build" in inspect.signature(executor.runner).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _resume_from(checkpoint):
+    """The build of a resumed run, on its worker thread: a damaged checkpoint fails the run with a
+    readable reason (ConfigError: the runner shows its message as the run's error)."""
+    try:
+        return resume_trainer(checkpoint)
+    except CheckpointError as e:
+        raise ConfigError(f"this run cannot be resumed: its checkpoint cannot be used: {e}") from None
+
+
 def _record_resumable(record: RunRecord, store: RunStore | None = None) -> bool:
     if not (record.state in RESUMABLE_STATES and record.epoch < record.epochs):
         return False
@@ -1000,8 +1062,7 @@ def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
     r = entry.runner
     snap = r.snapshot()
     cfg = r.config
-    resumable = (snap.state in RESUMABLE_STATES and not entry.resume_blocker
-                 and not (r.trainer is not None and r.trainer.done))
+    resumable = snap.state in RESUMABLE_STATES and not entry.resume_blocker and not _done(entry)
     return RunInfo(run_id=r.run_id, label=entry.label, family=cfg.family, model=cfg.model,
                    dataset=cfg.dataset, created=entry.created, state=snap.state, epoch=snap.epoch,
                    epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim,

@@ -49,6 +49,31 @@ def test_a_damaged_rng_state_gives_a_message_not_a_traceback(tmp_path, mini_data
         reg.resume(rid, me())
 
 
+def test_damage_only_a_resume_finds_fails_the_resumed_run_with_a_message(tmp_path, mini_data):
+    """Re-opening reads the checkpoint but builds no Trainer (that is the resumed run's worker's job, see
+    gen_core.threads), so optimiser state that does not fit the model shows when the worker resumes it:
+    the run ends "failed" with a readable reason, and the registry goes on working."""
+    runs = tmp_path / "runs"
+    rid = dead_server_run(runs, mini_data)
+    path = RunStore(runs).files(rid).newest_file()
+    payload = torch.load(path, weights_only=True)
+    del payload["optimizers"][sorted(payload["optimizers"])[0]]      # one optimiser's state is gone
+    torch.save(payload, path)
+    reg = RunRegistry(runs_dir=runs, reap_interval=60)
+    assert reg.resumable(rid) and reg.resume_point(rid) == 1         # nothing seen wrong without a Trainer
+    reg.resume(rid, me())
+    assert wait_for(lambda: reg.get(rid).state == "failed" and reg.get(rid).join(0), 60)
+    error = reg.snapshot(rid).error
+    assert "cannot be resumed" in error and "optimizer state does not fit" in error, error
+    assert "Traceback" not in error
+    assert reg.snapshot(rid).epoch == 1 and reg.snapshot(rid).epoch_history     # its progress is still shown
+    assert not reg.resumable(rid) and reg.info(rid).state == "failed"
+    assert json.loads((runs / rid / "run.json").read_text())["state"] == "failed"
+    assert reg.view(rid) is not None                                 # its saved epoch can still be looked at
+    rid2 = reg.create(tiny_config("mlp-vae"), data=mini_data, actor=me())   # the page stays usable
+    assert wait_for(lambda: reg.get(rid2).state == "finished", 60)
+
+
 def test_a_missing_checkpoint_is_not_resumed_from_scratch(tmp_path, mini_data):
     runs = tmp_path / "runs"
     rid = dead_server_run(runs, mini_data)

@@ -5,6 +5,7 @@ Behaviour, not speed: the speed itself is measured by bench/train_speed.py.
 import threading
 
 import pytest
+import torch
 
 from conftest import tiny_config
 from gen_core import cli
@@ -97,3 +98,44 @@ def test_cli_resume_refusals_are_usage_errors(tmp_path, capsys, offline):
     code = cli.main(["train", "--resume", str(out / "checkpoint.pt"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "already trained all 1 epochs" in err and "Traceback" not in err
+
+
+def test_a_run_resumed_from_disk_is_built_on_the_thread_that_trains(tmp_path, mini_data, threads_seen):
+    """The registry's resume path: re-opening the run (snapshot, resume point, views) builds no Trainer on
+    the page's thread; the resumed run's worker builds it (data, weights) and trains it."""
+    import json
+
+    from conftest import me, wait_for
+    from gen_core.runs import RunRegistry
+    runs = tmp_path / "runs"
+    old = RunRegistry(runs_dir=runs, reap_interval=60)
+    rid = old.create(tiny_config("mlp-gan", epochs=3), data=mini_data, start=False, actor=me())
+    runner = old.get(rid)
+    runner.on_epoch_end.append(lambda trainer: runner.stop() if trainer.epoch == 1 else None)
+    old.start(rid)
+    assert wait_for(lambda: runner.state == "stopped" and runner.join(0), 60)
+    assert json.loads((runs / rid / "run.json").read_text())["checkpoint_epoch"] == 1
+    old.close()
+    threads_seen["built"].clear(), threads_seen["stepped"].clear()
+
+    reg = RunRegistry(runs_dir=runs, reap_interval=60)
+    snap = reg.snapshot(rid)                                   # re-opened from its folder
+    assert snap.state == "stopped" and snap.epoch == 1 and snap.step > 0 and snap.epoch_history
+    assert reg.resumable(rid) and reg.resume_point(rid) == 1
+    assert reg.view(rid) is not None and reg.view(rid).epoch == 1
+    assert threads_seen["built"] == []                         # nothing built on this (the page's) thread
+
+    reg.resume(rid, me())
+    assert wait_for(lambda: reg.get(rid).state == "finished" and reg.get(rid).join(0), 120)
+    worker = f"train-{rid}"
+    assert worker != threading.current_thread().name
+    assert threads_seen["built"] == [worker]
+    assert threads_seen["stepped"] == {worker}
+    assert reg.snapshot(rid).epoch == 3
+    # Still exact: the same weights as the run trained without a break.
+    whole = TrainingRunner(tiny_config("mlp-gan", epochs=3), mini_data).start()
+    assert whole.join(60) and whole.state == FINISHED
+    resumed = reg.get(rid).trainer.model.state_dict()
+    for name, value in whole.trainer.model.state_dict().items():
+        assert torch.equal(value, resumed[name]), name
+    reg.close()

@@ -45,8 +45,9 @@ class ThreadExecutor:
     """Today's behaviour: each run trains in a daemon thread of this process."""
     name = "thread"
 
-    def runner(self, config, data=None, *, trainer=None, run_id: str | None = None) -> TrainingRunner:
-        return TrainingRunner(config, data, trainer=trainer, run_id=run_id)
+    def runner(self, config, data=None, *, trainer=None, run_id: str | None = None, build=None) -> TrainingRunner:
+        """build: makes the trainer on the worker thread (a run resumed from disk, see TrainingRunner)."""
+        return TrainingRunner(config, data, trainer=trainer, run_id=run_id, build=build)
 
     def describe(self) -> dict[str, Any]:
         return {"executor": self.name}
