@@ -110,6 +110,9 @@ def test_your_images_bad_uploads_give_a_message_and_the_page_stays_usable(regist
     assert not at.exception, [e.value for e in at.exception]
     runs = registry.list()
     assert len(runs) == 1 and runs[0].dataset == "folder:mixed"
+    # the upload is stored under the runs dir so the run can resume after a restart
+    stored = registry.snapshot(runs[0].run_id).config.dataset
+    assert stored.startswith("folder:") and stored.endswith(".npz") and "/datasets/mixed-" in stored
     registry.get(runs[0].run_id).stop()
 
 
