@@ -1007,7 +1007,8 @@ def _reaper_loop(ref, interval: float, closed: threading.Event) -> None:
 
 
 def _default_label(config: TrainConfig, run_id: str, created: float, dataset: str | None = None) -> str:
-    return f"{config.model} · {dataset or config.dataset} · {time.strftime('%H:%M:%S', time.localtime(created))} · {run_id[:4]}"
+    when = time.strftime('%H:%M:%S', time.localtime(created))
+    return f"{config.model} · {dataset or config.dataset} · {when} · {run_id[:4]}"
 
 
 def _ended(runner: TrainingRunner) -> bool:
@@ -1037,7 +1038,8 @@ def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
 
 
 def _info_from_record(rec: RunRecord, shown=frozenset(), store: RunStore | None = None) -> RunInfo:
-    return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=shown_dataset(rec.dataset),
+    return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model,
+                   dataset=shown_dataset(rec.dataset),
                    created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
                    latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec, store), error=rec.error,
                    owner=rec.owner, shown=rec.run_id in shown, note=rec.note)

@@ -177,7 +177,8 @@ def test_train_page_picks_the_shapes_and_shows_a_colour_grid(registry, monkeypat
     at = _open(page, **TINY[family])
     at.radio(key=f"{family}_data").set_value("shapes").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("β-VAE" in link.proto.label for link in at.get("page_link")), [link.proto for link in at.get("page_link")]
+    links = [link.proto.label for link in at.get("page_link")]
+    assert any("β-VAE" in label for label in links), links
     at.button(key=f"{family}_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     (run,) = registry.list(family)

@@ -143,7 +143,8 @@ def run_header(snap) -> None:
     info = state.registry().info(snap.run_id)
     name = info.label if info is not None else snap.run_id
     st.subheader(name, anchor=False)
-    st.caption(f"{get_model_spec(cfg.model).title} · latent {mc.latent_dim} · {info.dataset if info else cfg.dataset} · run `{snap.run_id}` "
+    dataset = info.dataset if info is not None else cfg.dataset   # a stored upload by its name, not its file
+    st.caption(f"{get_model_spec(cfg.model).title} · latent {mc.latent_dim} · {dataset} · run `{snap.run_id}` "
                f"on {state.device_text(snap.device) if snap.device else 'the chosen device'} · batch {cfg.batch_size} · "
                f"{cfg.images_per_epoch or 'all'} images per epoch · seed {cfg.seed}")
     st.caption(f":material/tune: {hyper_summary(cfg)}")
