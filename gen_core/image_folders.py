@@ -16,6 +16,7 @@ Built for files a student uploads, some of them crafted:
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 import zipfile
@@ -271,14 +272,108 @@ def _decode_all(entries, zf, *, label, side, channels, seed, max_files, max_tota
     return data, report
 
 
+# ---------------------------------------------------------------------------
+# Uploaded sets kept for resuming: an upload lives in one browser session's memory, but a run trained
+# on it must continue after a server restart. The decoded uint8 arrays (already capped on upload) are
+# written once under the runs dir, named by their content hash, and the run's config says
+# "folder:<that file>": a new process reads them back like any folder dataset.
+# ---------------------------------------------------------------------------
+
+STORED_FOLDER = "datasets"   # under the runs dir; holds no run.json, so never listed as a run
+STORED_SUFFIX = ".npz"
+_STORED_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def content_hash(data: ImageData) -> str:
+    """sha256 of the pixels, labels and class names: the same images give the same name."""
+    h = hashlib.sha256()
+    for key in _STORED_KEYS:
+        t = getattr(data, key).contiguous().numpy()
+        h.update(f"{key}{t.dtype}{t.shape}".encode())
+        h.update(t.tobytes())
+    h.update("\0".join(data.classes).encode())
+    return h.hexdigest()[:32]
+
+
+def is_stored_path(path: str) -> bool:
+    return path.endswith(STORED_SUFFIX) and PurePosixPath(path.replace("\\", "/")).parent.name == STORED_FOLDER
+
+
+def _stored_hash(path: Path) -> str:
+    return path.stem.rsplit("-", 1)[-1]
+
+
+def shown_dataset(name: str) -> str:
+    """How lists and captions name a dataset: a stored upload by its name ("folder:mine"), not its file."""
+    if isinstance(name, str) and name.startswith("folder:") and is_stored_path(name[len("folder:"):]):
+        stem = PurePosixPath(name.replace("\\", "/")).stem
+        return "folder:" + (stem.rsplit("-", 1)[0] if "-" in stem else stem[:8])
+    return name
+
+
+def store_images(data: ImageData, runs_dir: str | os.PathLike) -> Path:
+    """Write `data` once as runs_dir/datasets/<name>-<hash>.npz (atomically; kept if already there; the name
+    only makes the folder readable, the hash is the key). OSError if it cannot."""
+    folder = Path(runs_dir) / STORED_FOLDER
+    label = "".join(ch for ch in data.name.removeprefix("folder:") if ch.isalnum() or ch in "_")[:40] or "upload"
+    path = folder / f"{label}-{content_hash(data)}{STORED_SUFFIX}"
+    if path.is_file():
+        return path.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{k: getattr(data, k).numpy() for k in _STORED_KEYS},
+                     classes=np.array(data.classes, dtype=str), name=np.array(data.name),
+                     message=np.array(data.message))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.resolve()
+
+
+def load_stored_images(path: str | os.PathLike) -> ImageData:
+    """Read a set written by `store_images`; ImageFolderError (one line) when it is missing or damaged."""
+    p = Path(path)
+    what = "the uploaded images this run was trained on"
+    if not p.is_file():
+        raise ImageFolderError(f"{what} are no longer stored ({p.name} is missing from {p.parent}); "
+                               "upload them again and start a new run.")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: torch.from_numpy(np.ascontiguousarray(z[k])) for k in _STORED_KEYS}
+            classes, name, message = tuple(str(c) for c in z["classes"]), str(z["name"]), str(z["message"])
+        if arrays["train_images"].dtype != torch.uint8 or arrays["train_images"].dim() not in (3, 4):
+            raise ValueError("not uint8 images")
+        data = ImageData(name=name, requested=name, **{k: v if "images" in k else v.long()
+                                                        for k, v in arrays.items()},
+                         source="folder", root=None, message=message, classes=classes)
+    except ImageFolderError:
+        raise
+    except Exception as e:  # noqa: BLE001 — truncated or edited files raise many types
+        raise ImageFolderError(f"{what} ({p.name}) are damaged and cannot be read "
+                               f"({type(e).__name__}); upload them again and start a new run.") from None
+    if content_hash(data) != _stored_hash(p):
+        raise ImageFolderError(f"{what} ({p.name}) are damaged: their content does not match the stored hash; "
+                               "upload them again and start a new run.")
+    return data
+
+
 @functools.lru_cache(maxsize=4)
 def _cached(path: str, mtime: float, image_size: int, channels: int) -> ImageData:
     return load_images(path, image_size=image_size, channels=channels)
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_stored(path: str, mtime: float) -> ImageData:
+    return load_stored_images(path)
+
+
 def load_folder_dataset(path: str, image_size: int = 32, channels: int = 3) -> ImageData:
     """`load_images` of a folder or .zip path, cached per process (re-read when it changes)."""
     p = Path(path)
+    if is_stored_path(str(path)):
+        return _cached_stored(str(p), p.stat().st_mtime if p.is_file() else 0.0)
     if not p.exists():
         raise ImageFolderError(f"{path} does not exist (a folder of images or a .zip was expected; an uploaded "
                                "set lives only in the page that uploaded it).")

@@ -56,10 +56,11 @@ from typing import Any
 from .envvars import env_number
 from .budget import check_budget, run_budget_mb
 from .checkpoints import CheckpointError, resume_problem, resume_trainer
-from .config import ConfigError, TrainConfig, check_against_data
+from .config import FOLDER_PREFIX, ConfigError, TrainConfig, check_against_data, is_folder_dataset
 from .data import ImageData, load_dataset
 from .describe import clean_name, clean_note
 from .executors import Executor, resolve_executor
+from .image_folders import ImageFolderError, is_stored_path, shown_dataset, store_images
 from .owners import POLICY_FILE, Actor, ClassroomPolicy, may_control, owner_name
 from .persist import RunPersistence, RunRecord, RunStore, describe_os_error, record_for, valid_run_id
 from .registry import get_model_spec
@@ -415,6 +416,8 @@ class RunRegistry:
             images = data.train_images
             check_against_data(config, len(images), image_channels=1 if images.dim() == 3 else int(images.shape[1]),
                                dataset=data.name)
+        shown_dataset = config.dataset
+        config, keep_problem = self._keep_uploaded_data(config, data)
         owner = actor.owner if actor is not None else None
         exempt = actor is None or actor.teacher
         with self._lock:
@@ -425,7 +428,8 @@ class RunRegistry:
             if runner.run_id in self._runs or runner.run_id in self._disk:
                 raise RunError(f"a run with id {runner.run_id!r} already exists.")
             created = time.time()
-            entry = _Entry(runner, label or _default_label(config, runner.run_id, created), created, owner=owner,
+            entry = _Entry(runner, label or _default_label(config, runner.run_id, created, shown_dataset),
+                           created, owner=owner,
                            note=clean_note(note))
             entry.exempt = exempt
             self._watch(entry)
@@ -433,6 +437,8 @@ class RunRegistry:
             self._evict_locked()
         if self.executor_problem:
             runner.add_warning(self.executor_problem)
+        if keep_problem:
+            runner.add_warning(keep_problem)
         if self.store is not None:
             record = record_for(runner, entry.label, created)
             record.owner = owner
@@ -749,6 +755,21 @@ class RunRegistry:
                 self._disk[rid] = rec
         return gone
 
+    def _keep_uploaded_data(self, config: TrainConfig, data: ImageData | None) -> tuple[TrainConfig, str | None]:
+        """A run on uploaded images (held only in a page's memory) gets them stored under the runs dir and a
+        config naming that file, so a restarted server can resume it. Returns (config, warning or None)."""
+        if data is None or self.store is None or not is_folder_dataset(config.dataset):
+            return config, None
+        path = config.dataset[len(FOLDER_PREFIX):]
+        if is_stored_path(path) or Path(path).exists():  # already on disk: a folder, a zip, a stored set
+            return config, None
+        try:
+            stored = store_images(data, self.store.root)
+        except OSError as e:
+            return config, (f"The uploaded images could not be saved under {self.store.root} "
+                            f"({describe_os_error(e)}): this run cannot be resumed after a server restart.")
+        return config.replace(dataset=f"{FOLDER_PREFIX}{stored}"), None
+
     # ------------------------------------------------------------------ re-open / resume
     def _reopen(self, run_id: str) -> _Entry | None:
         """Load a run listed from disk back into memory (final state; trainer from its checkpoint)."""
@@ -766,6 +787,10 @@ class RunRegistry:
                 log.warning("run %s cannot be re-opened: %s", run_id, e)
                 return None
             try:
+                if is_folder_dataset(config.dataset):  # your own images: still there and intact?
+                    load_dataset(config.dataset, config.data_root,
+                                 image_size=getattr(config.model_config, "image_size", 32),
+                                 channels=getattr(config.model_config, "channels", 3))
                 # Reading only: the Trainer (data, optimisers, weights) is built by the worker on resume.
                 ck = self.store.read_checkpoint(run_id)
                 if ck is not None:
@@ -778,6 +803,8 @@ class RunRegistry:
                     blocker = (f"its saved state (state.pt or checkpoint.pt) is missing, so its "
                                f"{record.epoch} trained epoch{'s' if record.epoch != 1 else ''} cannot be continued; "
                                "start a new run with the same settings instead")
+            except ImageFolderError as e:
+                blocker = str(e).rstrip(".")
             except (CheckpointError, ConfigError, OSError) as e:
                 blocker = f"its checkpoint cannot be used: {e}"
             except Exception as e:  # noqa: BLE001 — a damaged folder must give a message, never a traceback
@@ -1017,8 +1044,9 @@ def _reaper_loop(ref, interval: float, closed: threading.Event) -> None:
         del registry
 
 
-def _default_label(config: TrainConfig, run_id: str, created: float) -> str:
-    return f"{config.model} · {config.dataset} · {time.strftime('%H:%M:%S', time.localtime(created))} · {run_id[:4]}"
+def _default_label(config: TrainConfig, run_id: str, created: float, dataset: str | None = None) -> str:
+    when = time.strftime('%H:%M:%S', time.localtime(created))
+    return f"{config.model} · {dataset or config.dataset} · {when} · {run_id[:4]}"
 
 
 def _ended(runner: TrainingRunner) -> bool:
@@ -1064,14 +1092,15 @@ def _info(entry: _Entry, shown=frozenset()) -> RunInfo:
     cfg = r.config
     resumable = snap.state in RESUMABLE_STATES and not entry.resume_blocker and not _done(entry)
     return RunInfo(run_id=r.run_id, label=entry.label, family=cfg.family, model=cfg.model,
-                   dataset=cfg.dataset, created=entry.created, state=snap.state, epoch=snap.epoch,
+                   dataset=shown_dataset(cfg.dataset), created=entry.created, state=snap.state, epoch=snap.epoch,
                    epochs=cfg.epochs, latent_dim=cfg.model_config.latent_dim,
                    queue_position=snap.queue_position, in_memory=True, resumable=resumable, error=snap.error,
                    owner=entry.owner, shown=r.run_id in shown, note=entry.note)
 
 
 def _info_from_record(rec: RunRecord, shown=frozenset(), store: RunStore | None = None) -> RunInfo:
-    return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model, dataset=rec.dataset,
+    return RunInfo(run_id=rec.run_id, label=rec.label, family=rec.family, model=rec.model,
+                   dataset=shown_dataset(rec.dataset),
                    created=rec.created, state=rec.state, epoch=rec.epoch, epochs=rec.epochs,
                    latent_dim=rec.latent_dim, in_memory=False, resumable=_record_resumable(rec, store), error=rec.error,
                    owner=rec.owner, shown=rec.run_id in shown, note=rec.note)

@@ -45,10 +45,75 @@ def test_your_images_shapes_and_start(registry):
     registry.get(runs[0].run_id).stop()
 
 
-def test_your_images_bad_upload(registry):
+def _png(colour=(200, 30, 30)) -> bytes:
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _zip(entries: dict) -> bytes:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _bomb() -> bytes:
+    """A small zip whose entries declare more than the byte cap (260 × 1 MB of zeros, ~300 KB packed)."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        chunk = b"\0" * (1 << 20)
+        for i in range(260):
+            zf.writestr(f"a/{i}.png", chunk)
+    return buf.getvalue()
+
+
+def _one_line_error(at: AppTest) -> str:
+    assert not at.exception, [e.value for e in at.exception]
+    errs = [e.value for e in at.error]
+    assert len(errs) == 1 and "\n" not in errs[0].strip() and len(errs[0]) < 300, errs
+    return errs[0]
+
+
+def test_your_images_bad_uploads_give_a_message_and_the_page_stays_usable(registry):
+    """Issue 11: every bad zip gives one clear line, no traceback; a good zip afterwards loads."""
     at = _open("app_pages/your_images.py", img_source="upload")
-    at.get("file_uploader")[0].upload("x.zip", b"not a zip").run() if hasattr(at.get("file_uploader")[0], "upload") else None
-    assert not at.exception
+    up = lambda name, data: at.get("file_uploader")[0].upload(name, data, "application/zip").run()  # noqa: E731
+    bomb = _bomb()
+    assert len(bomb) < 2 * 2**20
+    cases = [("not-a-zip.zip", b"not a zip", "not a zip"),
+             ("empty.zip", _zip({}), "no PNG or JPEG"),
+             ("escape.zip", _zip({"a/1.png": _png(), "../evil.png": _png()}), "outside"),
+             ("bomb.zip", bomb, "refused"),
+             ("all-bad.zip", _zip({"a/1.png": b"junk", "a/2.png": b"\x89PNG broken"}), "could be read")]
+    for name, data, expect in cases:
+        up(name, data)
+        msg = _one_line_error(at)
+        assert expect in msg, (name, msg)
+        assert not at.success  # nothing half-loaded is shown
+    # corrupt files among good ones: loaded, with the skipped ones counted
+    good = {f"c/{i}.png": _png((20 * i, 100, 200)) for i in range(10)}
+    up("mixed.zip", _zip({**good, "c/bad1.png": b"junk", "c/bad2.jpg": b"\xff\xd8 truncated"}))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("2 corrupt files skipped" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("train / 1 test" in s.value for s in at.success)
+    # and the page goes on: training can start on the good upload
+    at.number_input(key="img_epochs").set_value(1).run()
+    at.button(key="img_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    runs = registry.list()
+    assert len(runs) == 1 and runs[0].dataset == "folder:mixed"
+    # the upload is stored under the runs dir so the run can resume after a restart
+    stored = registry.snapshot(runs[0].run_id).config.dataset
+    assert stored.startswith("folder:") and stored.endswith(".npz") and "/datasets/mixed-" in stored
+    registry.get(runs[0].run_id).stop()
 
 
 def test_draw_and_encode_page_renders(registry):
@@ -93,3 +158,38 @@ def test_seed000_preset_sets_the_reports_pictures(registry):
     at.selectbox(key="vae_preset").set_value("seed000-vae").run()
     assert not at.exception
     assert at.selectbox(key="vae_n_fixed").value == 25 and at.selectbox(key="vae_latent_map").value == 10
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+def test_train_page_picks_the_shapes_and_shows_a_colour_grid(registry, monkeypatch, family):
+    """Issue 11: the generated colour shapes are a dataset the Train pages can pick; a tiny run on them
+    draws colour samples, and the β-VAE traversal demo is one link away."""
+    import numpy as np
+    from ui import widgets
+    shown = {}
+    real = widgets.image_panel
+
+    def spy(image, *, key, **kw):
+        shown[key] = np.asarray(image)
+        return real(image, key=key, **kw)
+    monkeypatch.setattr(widgets, "image_panel", spy)
+    page = "app_pages/train_gan.py" if family == "gan" else "app_pages/train_vae.py"
+    at = _open(page, **TINY[family])
+    at.radio(key=f"{family}_data").set_value("shapes").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    links = [link.proto.label for link in at.get("page_link")]
+    assert any("β-VAE" in label for label in links), links
+    at.button(key=f"{family}_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (run,) = registry.list(family)
+    assert run.dataset == "shapes"
+    assert registry.get(run.run_id).join(90)
+    snap = registry.snapshot(run.run_id)
+    assert snap.config.model_config.channels == 3 and snap.epoch_snapshots[-1].samples.shape[1:] == (3, 32, 32)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    grid = shown[f"{family}_samples"]
+    assert grid.ndim == 3 and grid.shape[2] == 3
+    # colour, not grey drawn three times: the channels differ somewhere
+    assert (grid[..., 0] != grid[..., 1]).any() or (grid[..., 1] != grid[..., 2]).any()
+    assert at.radio(key=f"{family}_data").value == "shapes"   # the form follows the run on screen

@@ -197,3 +197,90 @@ def test_trainer_on_shapes_with_a_beta_vae():
     assert grid.shape == (2 * 34 + 2, 3 * 34 + 2, 3)
     corr = factor_correlations(trainer.model, data, test_factors(), n=200)
     assert corr.shape == (4, 5) and (corr >= 0).all() and (corr <= 1).all()
+
+
+# ---------------------------------------------------------------------------- uploads survive a restart
+def _upload_run_paused_after_epoch_1(runs):
+    """A conv VAE on an uploaded zip, paused after epoch 1 of 2, then its 'server' dies."""
+    import time
+    from conftest import tiny_config, wait_for
+    from gen_core.runner import PAUSED
+    from gen_core.runs import RunRegistry
+    data = load_images(_zip({f"a/{i}.png": _png(colour=(25 * i, 200 - 10 * i, 90)) for i in range(12)}),
+                       image_size=32, channels=3, name="mine")
+    cfg = tiny_config("conv-vae", dataset="folder:mine", epochs=2, batch_size=5, images_per_epoch=10, val_images=1,
+                      model_overrides=dict(image_size=32, channels=3))
+    reg = RunRegistry(runs_dir=runs)
+    rid = reg.create(cfg, data=data, start=False)
+    runner = reg.get(rid)
+    runner.on_epoch_end.append(lambda trainer: runner.pause() if trainer.epoch == 1 else None)
+    reg.start(rid)
+    assert wait_for(lambda: runner.state == PAUSED and runner.snapshot().epoch == 1)
+    time.sleep(0.1)
+    runner.on_epoch_end.clear()
+    runner.on_end.clear()
+    return reg, rid, data
+
+
+def _restart(runs):
+    from gen_core import image_folders
+    from gen_core.runs import RunRegistry
+    image_folders._cached_stored.cache_clear()  # a new process has no cache
+    return RunRegistry(runs_dir=runs)
+
+
+def test_a_run_on_uploaded_images_resumes_after_a_restart(tmp_path):
+    """Issue 11: the upload lived in a page's memory; the run stores it once under the runs dir."""
+    from gen_core.data import load_dataset
+    from gen_core.image_folders import content_hash
+    from gen_core.runner import FINISHED
+    from gen_core.runs import RunRegistry
+    runs = tmp_path / "runs"
+    reg, rid, data = _upload_run_paused_after_epoch_1(runs)
+    [stored] = (runs / "datasets").glob("*.npz")
+    assert stored.stem == f"mine-{content_hash(data)}"
+    cfg = reg.snapshot(rid).config
+    assert cfg.dataset == f"folder:{stored.resolve()}"
+    # lists and labels name the upload, not the file
+    assert "folder:mine" in reg.info(rid).label and reg.info(rid).dataset == "folder:mine"
+    back = load_dataset(cfg.dataset)
+    assert torch.equal(back.train_images, data.train_images) and back.classes == data.classes
+    assert back.name == "folder:mine"
+
+    restarted = _restart(runs)
+    [info] = restarted.list()
+    assert info.resumable and not info.in_memory and info.dataset == "folder:mine"
+    assert restarted.resume(rid) == rid
+    assert restarted.get(rid).join(60)
+    done = restarted.snapshot(rid)
+    assert done.state == FINISHED and done.epoch == 2 and done.epoch_snapshots[-1].samples.shape[1:] == (3, 32, 32)
+    # the same images again are not stored twice
+    reg2 = RunRegistry(runs_dir=runs)
+    reg2.create(cfg.replace(dataset="folder:mine"), data=data, start=False)
+    assert len(list((runs / "datasets").glob("*.npz"))) == 1
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "edited"])
+def test_a_missing_or_damaged_stored_upload_gives_a_message(tmp_path, damage):
+    from gen_core.runs import RunError
+    runs = tmp_path / "runs"
+    _reg, rid, data = _upload_run_paused_after_epoch_1(runs)
+    [stored] = (runs / "datasets").glob("*.npz")
+    if damage == "missing":
+        stored.unlink()
+    elif damage == "truncated":
+        stored.write_bytes(stored.read_bytes()[:300])
+    else:  # a valid file whose pixels changed: the hash in its name no longer matches
+        from gen_core import image_folders
+        edited = image_folders.load_stored_images(stored)
+        edited.train_images[0, 0, 0, 0] ^= 1
+        with open(stored, "wb") as f:
+            np.savez(f, **{k: getattr(edited, k).numpy() for k in image_folders._STORED_KEYS},
+                     classes=np.array(edited.classes), name=np.array(edited.name), message=np.array(""))
+    restarted = _restart(runs)
+    with pytest.raises(RunError) as e:
+        restarted.resume(rid)
+    msg = str(e.value)
+    assert "cannot be resumed" in msg and "upload them again" in msg and "\n" not in msg
+    assert {"missing": "no longer stored", "truncated": "damaged", "edited": "does not match"}[damage] in msg
+    assert not restarted.info(rid).resumable

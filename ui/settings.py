@@ -13,7 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from gen_core.config import DCGAN_UPSAMPLE, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig
+from gen_core.config import (COLOUR_DATASET_NAMES, DCGAN_UPSAMPLE, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError,
+                             TrainConfig)
 from gen_core.losses import GAN_LOSSES
 from gen_core.registry import get_model_spec
 from gen_core.tricks import EXPLAIN as TRICKS
@@ -33,6 +34,16 @@ DEMO_IMAGES_PER_EPOCH = 6400
 DEMO_EPOCHS = 10
 
 PERSIST = dict(persist_state="session")
+
+# The generated colour datasets a Train page can pick instead of the sidebar's grey one, with the
+# picture size their models must have (gen_core.shapes draws 32×32 RGB).
+COLOUR_DATA_SHAPE = {"shapes": {"image_size": 32, "channels": 3}}
+assert set(COLOUR_DATA_SHAPE) == set(COLOUR_DATASET_NAMES)
+
+
+def data_shape(dataset: str) -> dict[str, int]:
+    """Model-config overrides that fit `dataset`'s pictures (none for the grey 28×28 sets)."""
+    return dict(COLOUR_DATA_SHAPE.get(dataset, {}))
 
 # Quality scoring during training (gen_core.metrics): off by default, a few seconds per score on a CPU.
 QUALITY_SAMPLES = (200, 500, 1000, 2000)
@@ -392,6 +403,10 @@ def gan_config(prefix: str = "gan", *, dataset: str, device: str = "auto") -> Tr
     else:
         overrides.update(g_width=int(_get(prefix, "g_width")), d_width=int(_get(prefix, "d_width")),
                          upsample=st.session_state.get(_k(prefix, "upsample"), "convtranspose"))
+    shape = data_shape(dataset)
+    if model == "dcgan-64":  # draws 64 px whatever the data (the trainer resizes): only the colour follows
+        shape.pop("image_size", None)
+    overrides.update(shape)
     model_config = dataclasses.replace(spec.default_config(), **overrides)
     ipe = int(_get(prefix, "ipe"))
     return TrainConfig(model=model, model_config=model_config, dataset=dataset, device=device,
@@ -418,6 +433,7 @@ def vae_config(prefix: str = "vae", *, dataset: str, device: str = "auto") -> Tr
     else:
         overrides.update(conv_channels=parse_widths(_get(prefix, "conv_channels"), "Conv channels"),
                          hidden=int(_get(prefix, "dense")))
+    overrides.update(data_shape(dataset))
     model_config = dataclasses.replace(spec.default_config(), **overrides)
     ipe = int(_get(prefix, "ipe"))
     return TrainConfig(model=model, model_config=model_config, dataset=dataset, device=device,

@@ -13,7 +13,8 @@ import streamlit as st
 
 from gen_core import plots
 from gen_core.budget import check_budget
-from gen_core.config import ConfigError, TrainConfig
+from gen_core.config import COLOUR_DATASET_NAMES, ConfigError, TrainConfig
+from gen_core.data import DATASETS
 from gen_core.describe import hyper_summary
 from gen_core.registry import get_model_spec
 from gen_core.runs import RunError
@@ -48,6 +49,32 @@ def follow_run(family: str, run_id: str | None, cfg: TrainConfig | None) -> None
         return
     st.session_state[key] = run_id
     settings.load_config(family, cfg)
+    st.session_state[_data_key(family)] = "shapes" if cfg.dataset in COLOUR_DATASET_NAMES else SIDEBAR
+
+
+SIDEBAR = "sidebar"
+
+
+def _data_key(family: str) -> str:
+    return f"{family}_data"
+
+
+def dataset_choice(family: str) -> str:
+    """The sidebar's grey dataset or the generated colour shapes (32×32 RGB), for this page's next run.
+
+    The colour set is chosen here, not in the sidebar, because the other pages (explorer, comparison,
+    classroom) are built for the grey 28×28 sets."""
+    sidebar_name = state.dataset()
+    choice = st.radio("Train on", [SIDEBAR, "shapes"], key=_data_key(family), horizontal=True,
+                      format_func={SIDEBAR: f"{DATASETS[sidebar_name].title} (sidebar)",
+                                   "shapes": "Coloured shapes (32×32 RGB, generated)"}.get,
+                      help="The coloured shapes have five known factors (shape, colour, scale, x, y); "
+                           "the models are sized to 32×32 RGB for them.")
+    if choice == "shapes":
+        st.page_link("app_pages/your_images.py", icon=":material/view_week:",
+                     label="β-VAE latent traversals on the shapes (one factor per dimension?) → Your images")
+        return "shapes"
+    return sidebar_name
 
 
 def train_page(family: str, *, draw_settings: Callable[[], None], build: Callable[..., TrainConfig],
@@ -77,9 +104,10 @@ def train_page(family: str, *, draw_settings: Callable[[], None], build: Callabl
 def _form_and_start(family: str, draw_settings, build, busy: bool, *, expanded: bool) -> None:
     with st.expander("Settings", expanded=expanded, icon=":material/tune:"):
         draw_settings()
+    dataset = dataset_choice(family)
     cfg = None
     try:
-        cfg = build(dataset=state.dataset(), device=state.device())
+        cfg = build(dataset=dataset, device=state.device())
         # Sized on the meta device: a setting over the per-run memory budget never gets a Start button.
         check_budget(cfg, state.registry().max_run_mb)
     except ConfigError as e:
@@ -115,7 +143,8 @@ def run_header(snap) -> None:
     info = state.registry().info(snap.run_id)
     name = info.label if info is not None else snap.run_id
     st.subheader(name, anchor=False)
-    st.caption(f"{get_model_spec(cfg.model).title} · latent {mc.latent_dim} · {cfg.dataset} · run `{snap.run_id}` "
+    dataset = info.dataset if info is not None else cfg.dataset   # a stored upload by its name, not its file
+    st.caption(f"{get_model_spec(cfg.model).title} · latent {mc.latent_dim} · {dataset} · run `{snap.run_id}` "
                f"on {state.device_text(snap.device) if snap.device else 'the chosen device'} · batch {cfg.batch_size} · "
                f"{cfg.images_per_epoch or 'all'} images per epoch · seed {cfg.seed}")
     st.caption(f":material/tune: {hyper_summary(cfg)}")
