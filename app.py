@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui import deeplinks, identity, present, sidebar, state
 
+
 present.from_url()  # ?present=1: a projector link opens with the sidebar folded away
 st.set_page_config(page_title="GAN & VAE, live", page_icon=":material/auto_awesome:", layout="wide",
                    initial_sidebar_state="collapsed" if present.is_on() else "auto")

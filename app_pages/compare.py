@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gen_core import explore, plots
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.registry import get_model_spec
-from gen_core.runs import RunError
+from gen_core import figures as plots
+from gen_core.classroom.run_info import RunError
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.evaluation import explore
+from gen_core.models.registry import get_model_spec
 from ui import identity, live, quality, sources, state, widgets
+
 
 st.title("GAN vs VAE")
 st.caption("Two ways to learn p(x). A GAN learns to sample by fooling a critic; a VAE learns to encode and "

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core import conditional
-from gen_core.conditional_plots import class_accuracy_figure, confusion_figure
-from gen_core.config import ConfigError
-from gen_core.evaluator import load_evaluator
-from gen_core.presets import get_preset
-from gen_core.registry import MODELS
+from gen_core.config.checks import ConfigError
+from gen_core.evaluation import conditional
+from gen_core.evaluation.evaluator import load_evaluator
+from gen_core.figures.conditional import class_accuracy_figure, confusion_figure
+from gen_core.models.registry import MODELS
+from gen_core.presets.registry import get_preset
 from ui import sources, state, widgets
 from ui.trainpage import start_run
+
 
 st.title("Conditional models")
 st.caption("A conditional GAN or VAE takes the class as an input next to z: ask for a 7 and it draws a 7. "

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gen_core.data import load_dataset
-from gen_core.drawing import DrawingError, encode_drawing, prepare_drawing
-from gen_core.drawing_plots import drawing_in_latent_figure
-from gen_core.sampling import encode_means
+from gen_core.data.datasets import load_dataset
+from gen_core.evaluation.drawing import DrawingError, encode_drawing, prepare_drawing
+from gen_core.figures.drawing import drawing_in_latent_figure
+from gen_core.models.sampling import encode_means
 from ui import sources, state, widgets
+
 
 st.title("Draw and encode")
 st.caption("Draw a digit (or upload a photo of one): the VAE's encoder turns it into a distribution "
@@ -90,7 +91,7 @@ def held_out_means(version: str, dataset: str, root, _model) -> tuple[np.ndarray
 
 with right:
     means, labels = held_out_means(view.version, cfg.dataset, cfg.data_root, model)
-    from gen_core.data import DATASETS
+    from gen_core.data.datasets import DATASETS
     info = DATASETS.get(cfg.dataset)
     classes = info.classes if info else [str(i) for i in range(int(labels.max()) + 1)]
     dims = (0, 1)

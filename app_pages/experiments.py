@@ -5,13 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from gen_core import experiments as ex
-from gen_core import plots, reading
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.registry import get_model_spec
-from gen_core.owners import may_control
-from gen_core.scheduler import ordinal
+from gen_core import figures as plots
+from gen_core.classroom.owners import may_control
+from gen_core.classroom.scheduler import ordinal
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.evaluation import reading
+from gen_core.models.registry import get_model_spec
 from ui import identity, quality, settings, state, sweeps, timing, widgets
 from ui.quality import scoring_seconds
+
 
 st.title("Experiments")
 st.caption("An ablation changes **one** setting and keeps everything else fixed, so any difference in the "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core import figure_packs as fp
-from gen_core.config import ConfigError
-from gen_core.presets import get_preset
-from gen_core.runner import FINAL_STATES
-from gen_core.runs import RunError
+from gen_core.classroom.run_info import RunError
+from gen_core.config.checks import ConfigError
+from gen_core.figures import packs as fp
+from gen_core.presets.registry import get_preset
+from gen_core.training.runner import FINAL_STATES
 from ui import state
+
 
 st.title("Figure packs")
 st.caption("Reproduce a seed report's figures in a few clicks: each pack trains the report's presets with "

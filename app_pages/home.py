@@ -4,11 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gen_core.config import DATASET_NAMES
-from gen_core.data import DATASETS, dataset_status, load_dataset
-from gen_core.device import device_description
-from gen_core.imaging import make_grid, upscale
+from gen_core.config.train import DATASET_NAMES
+from gen_core.data.datasets import DATASETS, dataset_status, load_dataset
+from gen_core.data.imaging import make_grid, upscale
+from gen_core.training.device import device_description
 from ui import sidebar, state
+
 
 # Each objective on two aligned lines: on one line the GAN's is ~480 px wide and was clipped in its
 # half-page column even on a 1440 px screen (the column is ~460 px there).

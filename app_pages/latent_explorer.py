@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gen_core import explore, plots
-from gen_core.data import load_dataset
-from gen_core.imaging import gif_bytes, upscale
+from gen_core import figures as plots
+from gen_core.data.datasets import load_dataset
+from gen_core.data.imaging import gif_bytes, upscale
+from gen_core.evaluation import explore
 from ui import sources, state, widgets
+
 
 st.title("Latent explorer")
 st.caption("Every point z of the latent space decodes to an image. Move z with the sliders; "

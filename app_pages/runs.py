@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gen_core import plots
-from gen_core.describe import settings_compare
+from gen_core import figures as plots
+from gen_core.classroom.describe import settings_compare
 from ui import identity, overlay, present, runcard, state, widgets
+
 
 present.title("Runs")
 st.caption("Every run you may see on this server, newest first, and the shipped checkpoints. Pick several to overlay "

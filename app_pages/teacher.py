@@ -3,7 +3,7 @@ the class; per-student caps; what students see of each other's runs; clearing ol
 
 Unlocked by the password in GEN_CORE_TEACHER_PASSWORD or .streamlit/secrets.toml
 (`teacher_password`). Every action goes through the registry with the teacher's Actor, which is
-what allows it (gen_core.owners); the page itself grants nothing.
+what allows it (gen_core.classroom.owners); the page itself grants nothing.
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from gen_core.owners import OTHERS_HIDDEN, OTHERS_READONLY
-from gen_core.runs import RunError
+from gen_core.classroom.owners import OTHERS_HIDDEN, OTHERS_READONLY
+from gen_core.classroom.run_info import RunError
 from ui import identity, state
+
 
 st.title("Teacher")
 reg = state.registry()

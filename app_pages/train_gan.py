@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core import plots
+from gen_core import figures as plots
 from ui import present, quality, settings, widgets
 from ui.trainpage import run_header, train_page
+
 
 present.title("Train a GAN", "gan")
 

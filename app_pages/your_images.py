@@ -7,12 +7,15 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from gen_core import shapes
-from gen_core.config import ConfigError, ConvVAEConfig, DCGANConfig, TrainConfig
-from gen_core.image_folders import MAX_FILES, MAX_TOTAL_BYTES, ImageFolderError, load_images_report
-from gen_core.imaging import make_grid
-from gen_core.runs import RunError
+from gen_core.classroom.run_info import RunError
+from gen_core.config.checks import ConfigError
+from gen_core.config.models import ConvVAEConfig, DCGANConfig
+from gen_core.config.train import TrainConfig
+from gen_core.data import shapes
+from gen_core.data.image_folders import MAX_FILES, MAX_TOTAL_BYTES, ImageFolderError, load_images_report
+from gen_core.data.imaging import make_grid
 from ui import state, widgets
+
 
 st.title("Your images")
 st.caption("Train on colour pictures: the built-in coloured shapes (generated in code, no download) or a zip "

@@ -64,6 +64,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -76,9 +77,9 @@ THREAD_WORKER = r"""
 import json, os, statistics, sys, threading, time
 sys.path.insert(0, {repo!r})
 import torch
-from gen_core.config import TrainConfig
-from gen_core.data import load_dataset
-from gen_core.training import Trainer
+from gen_core.config.train import TrainConfig
+from gen_core.data.datasets import load_dataset
+from gen_core.training.trainer import Trainer
 runs, policy, steps, warmup = {runs}, {policy!r}, {steps}, {warmup}
 cores = len(os.sched_getaffinity(0))
 data = load_dataset("mnist-mini")
@@ -534,7 +535,7 @@ def cmd_load(args) -> int:
     print(f"server + its child processes (Ray's processes and workers with --executor ray): peak RSS "
           f"{peak_tree:.0f} MB, baseline {base_tree:.0f} MB, at the end {end_tree:.0f} MB")
     ok = True
-    from gen_core.owners import owner_id
+    from gen_core.classroom.owners import owner_id
     owners = [rec.get("owner") if rec else None for _, rec, _ in runs]
     own_ok = all(rec is not None and rec.get("owner") == owner_id(s.token) for s, rec, _ in runs) \
         and len(set(owners)) == len(runs)
@@ -604,8 +605,8 @@ def read_runs(runs_dir: Path, students: list) -> list[tuple]:
     record from RunStore.scan (a run the server left active reads "interrupted"), the history from the
     run's newest state (checkpoint.pt, or state.pt + the history.jsonl journal: history.json is written
     only when a run ends, so it says nothing about a run the server never finished)."""
-    from gen_core.checkpoints import CheckpointError
-    from gen_core.persist import RunStore
+    from gen_core.persistence.checkpoints import CheckpointError
+    from gen_core.persistence.persist import RunStore
     store = RunStore(runs_dir)
     records = {r.run_id: r for r in store.scan()}
     out = []

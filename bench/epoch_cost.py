@@ -3,7 +3,7 @@
 Trains the seed-report linear GAN (mlp-gan, 2-D latent: a latent map every epoch) for 200 short
 epochs (one step each, so it runs in about a minute) and, at epochs 2 and 200, times
   full   `save_checkpoint` (what every epoch wrote before: all snapshots, whole history, optimiser)
-  slim   `RunFiles.write_epoch` (gen_core.runstate: state.pt + one journal line + one snapshot
+  slim   `RunFiles.write_epoch` (gen_core.persistence.runstate: state.pt + one journal line + one snapshot
          file — what the CLI and the dashboard write per epoch now)
 and prints seconds per save and the bytes written. Each timing is the median of 3 saves.
 
@@ -19,15 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GEN_CORE_OFFLINE", "1")
 
-from gen_core.checkpoints import save_checkpoint  # noqa: E402
-from gen_core.config import TrainConfig  # noqa: E402
-from gen_core.data import load_dataset  # noqa: E402
-from gen_core.presets import PRESETS  # noqa: E402
-from gen_core.runstate import RunFiles  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+from gen_core.config.train import TrainConfig  # noqa: E402
+from gen_core.data.datasets import load_dataset  # noqa: E402
+from gen_core.persistence.checkpoints import save_checkpoint  # noqa: E402
+from gen_core.persistence.runstate import RunFiles  # noqa: E402
+from gen_core.presets.registry import PRESETS  # noqa: E402
+from gen_core.training.trainer import Trainer  # noqa: E402
 
 
 def _median_seconds(fn, reps: int = 3) -> float:

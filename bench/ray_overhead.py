@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("GEN_CORE_OFFLINE", "1")
@@ -97,10 +98,10 @@ def main(argv=None) -> int:
     t_import = time.perf_counter() - t0
     import torch  # noqa: F401
 
-    from gen_core.config import TrainConfig
-    from gen_core.data import load_dataset
-    from gen_core.executors.ray_executor import RayExecutor
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.executors.ray_executor import RayExecutor
+    from gen_core.classroom.runs import RunRegistry
+    from gen_core.config.train import TrainConfig
+    from gen_core.data.datasets import load_dataset
     data = load_dataset("mnist-mini")
     opts = {} if args.address else dict(num_cpus=args.num_cpus, object_store_memory=128 * 1024 * 1024)
     ex = RayExecutor(address=args.address, init_options=opts)

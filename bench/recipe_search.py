@@ -23,15 +23,18 @@ import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from gen_core.data import load_dataset  # noqa: E402
-from gen_core.evaluator import classifier_scores, load_evaluator  # noqa: E402
-from gen_core.metrics import generate  # noqa: E402
-from gen_core.presets import Preset, get_preset  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+from gen_core.data.datasets import load_dataset  # noqa: E402
+from gen_core.evaluation.evaluator import classifier_scores, load_evaluator  # noqa: E402
+from gen_core.evaluation.metrics import generate  # noqa: E402
+from gen_core.presets.base import Preset
+from gen_core.presets.registry import get_preset  # noqa: E402
+from gen_core.training.trainer import Trainer  # noqa: E402
+
 
 _GANPY = dict(latent_dim=100, g_hidden=(128, 256, 512, 1024), d_hidden=(512, 256), dropout=0.0,
               batch_norm=True, leaky_slope=0.2)

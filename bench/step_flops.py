@@ -27,14 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GEN_CORE_OFFLINE", "1")
 
-from gen_core.config import TrainConfig  # noqa: E402
-from gen_core.data import load_dataset, resolve_data_root  # noqa: E402
-from gen_core.device import resolve_device  # noqa: E402
-from gen_core.registry import MODELS  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+from gen_core.config.train import TrainConfig  # noqa: E402
+from gen_core.data.datasets import load_dataset, resolve_data_root  # noqa: E402
+from gen_core.models.registry import MODELS  # noqa: E402
+from gen_core.training.device import resolve_device  # noqa: E402
+from gen_core.training.trainer import Trainer  # noqa: E402
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 10) -> float:
@@ -95,7 +96,7 @@ def tutorial_speed(cfg: TrainConfig, root: Path | None, device, seconds: float,
     import torchvision
     from torchvision import transforms
 
-    from gen_core.registry import build_model
+    from gen_core.models.registry import build_model
 
     family = MODELS[cfg.model].family
     side = cfg.model_config.image_size

@@ -24,16 +24,18 @@ import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from gen_core.data import load_dataset  # noqa: E402
-from gen_core.device import device_description, resolve_device  # noqa: E402
-from gen_core.evaluator import classifier_scores, load_evaluator  # noqa: E402
-from gen_core.metrics import generate, images_from_u8  # noqa: E402
-from gen_core.presets import get_preset  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+from gen_core.data.datasets import load_dataset  # noqa: E402
+from gen_core.evaluation.evaluator import classifier_scores, load_evaluator  # noqa: E402
+from gen_core.evaluation.metrics import generate, images_from_u8  # noqa: E402
+from gen_core.presets.registry import get_preset  # noqa: E402
+from gen_core.training.device import device_description, resolve_device  # noqa: E402
+from gen_core.training.trainer import Trainer  # noqa: E402
+
 
 RECIPES = ("default-gan", "default-vae", "default-linear-gan")
 TARGETS = {"default-gan": "≥ 80% & H ≥ 0.95 by 60 s", "default-vae": "≥ 70% & H ≥ 0.95 by 30 s",

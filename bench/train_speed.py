@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GEN_CORE_OFFLINE", "1")
@@ -47,8 +48,8 @@ POLLERS, POLL_HZ = 20, 5.0
 
 def _config(args, load: bool = True):
     """(config, data); data None when `load` is off: loading runs torch ops on this thread."""
-    from gen_core.config import TrainConfig
-    from gen_core.data import load_dataset
+    from gen_core.config.train import TrainConfig
+    from gen_core.data.datasets import load_dataset
     data = load_dataset("mnist", args.data_root) if load else None
     # No held-out scoring: every path does the same work per step (snapshots at epoch ends stay).
     cfg = TrainConfig(model=args.model, dataset="mnist", data_root=args.data_root, batch_size=args.batch,
@@ -113,14 +114,15 @@ def _runner_rate(runners, seconds: float, pollers: int = 0) -> float:
 
 def worker(mode: str, args) -> dict:
     import torch
-    from gen_core.runner import TrainingRunner
-    from gen_core.training import Trainer
+
+    from gen_core.training.runner import TrainingRunner
+    from gen_core.training.trainer import Trainer
 
     # The runner paths load the data on their worker (as the CLI and the dashboard's runs do):
     # even loading it here would give this main thread an OpenMP pool of its own.
     cfg, data = _config(args, load=mode != "threads")
     if mode == "main":  # then "old": the main thread's pool exists from here on, as in the old CLI
-        torch.set_flush_denormal(True)  # what the worker threads do (gen_core.threads)
+        torch.set_flush_denormal(True)  # what the worker threads do (gen_core.training.threads)
         trainer = Trainer(cfg, data)
         main = _main_loop(trainer, args.seconds)
         old_trainer = Trainer(cfg, data)
@@ -193,7 +195,8 @@ def main(argv=None) -> None:
         return
 
     import torch
-    from gen_core.data import load_dataset
+
+    from gen_core.data.datasets import load_dataset
     models = args.models.split(",") if args.models else list(DEFAULT_MODELS) + (list(LONG_MODELS) if args.long else [])
     data = load_dataset("mnist", args.data_root)
     print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; data: {data.message}")

@@ -3,13 +3,17 @@
 config → model → trainer (→ runner for background training). Never imports streamlit:
 progress leaves the engine through `TrainingRunner.snapshot()` and epoch callbacks.
 """
-from .config import (ConfigError, ConvVAEConfig, DCGANConfig, MLPGANConfig, MLPVAEConfig,
-                     TrainConfig)
-from .data import DATASETS, ImageData, dataset_status, load_dataset
-from .device import device_description, resolve_device
-from .registry import MODELS, build_model, get_model_spec
-from .runner import RunSnapshot, TrainingRunner
-from .training import EpochSnapshot, Trainer, TrainingDiverged
+from gen_core.config.checks import ConfigError
+from gen_core.config.models import ConvVAEConfig, DCGANConfig, MLPGANConfig, MLPVAEConfig
+from gen_core.config.train import TrainConfig
+from gen_core.data.datasets import DATASETS, dataset_status, load_dataset
+from gen_core.data.images import ImageData
+from gen_core.models.registry import MODELS, build_model, get_model_spec
+from gen_core.training.device import device_description, resolve_device
+from gen_core.training.history import EpochSnapshot, TrainingDiverged
+from gen_core.training.runner import RunSnapshot, TrainingRunner
+from gen_core.training.trainer import Trainer
+
 
 __all__ = [
     "ConfigError", "ConvVAEConfig", "DCGANConfig", "MLPGANConfig", "MLPVAEConfig", "TrainConfig",

@@ -1,5 +1,6 @@
 """`python -m gen_core ...`: see gen_core.cli."""
-from .cli import main
+from gen_core.cli.commands import main
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

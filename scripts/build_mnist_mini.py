@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "gen_core" / "assets" / "mnist_mini.npz"
 MAX_BYTES = 3 * 1024 * 1024  # the embedded file must stay small

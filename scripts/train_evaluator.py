@@ -7,9 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gen_core.evaluator import evaluator_path, save_evaluator, train_evaluator  # noqa: E402
+from gen_core.evaluation.evaluator import evaluator_path, save_evaluator, train_evaluator  # noqa: E402
 
 
 def main() -> None:

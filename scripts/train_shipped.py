@@ -6,7 +6,7 @@
 Each checkpoint is float16 weights without optimiser state (small; enough to sample, explore
 and compare, not to resume exactly), keeps every epoch's fixed-noise grid but only the last
 latent map and latent scatter, and carries in its metadata the scores from
-`gen_core.metrics` (n = 2,000 samples) next to the real-data reference for the same dataset.
+`gen_core.evaluation.metrics` (n = 2,000 samples) next to the real-data reference for the same dataset.
 The evaluators must exist first (scripts/train_evaluator.py).
 """
 from __future__ import annotations
@@ -17,16 +17,19 @@ import sys
 import time
 from pathlib import Path
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tqdm import tqdm  # noqa: E402
 
-from gen_core.checkpoints import atomic_torch_save, checkpoint_payload  # noqa: E402
-from gen_core.config import TrainConfig  # noqa: E402
-from gen_core.data import load_dataset  # noqa: E402
-from gen_core.metrics import images_from_u8, model_scores, real_reference, vae_scores  # noqa: E402
-from gen_core.presets import get_preset  # noqa: E402
-from gen_core.training import Trainer  # noqa: E402
+from gen_core.config.train import TrainConfig  # noqa: E402
+from gen_core.data.datasets import load_dataset  # noqa: E402
+from gen_core.evaluation.metrics import images_from_u8, model_scores, real_reference, vae_scores  # noqa: E402
+from gen_core.persistence.atomic import atomic_torch_save
+from gen_core.persistence.checkpoints import checkpoint_payload  # noqa: E402
+from gen_core.presets.registry import get_preset  # noqa: E402
+from gen_core.training.trainer import Trainer  # noqa: E402
+
 
 OUT = Path(__file__).resolve().parents[1] / "checkpoints"
 

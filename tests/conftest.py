@@ -1,6 +1,7 @@
 """Shared test set-up: never touch the network, keep runs tiny and seeded."""
 import os
 
+
 # Set before gen_core is imported anywhere: no download attempts in tests, ever.
 os.environ["GEN_CORE_OFFLINE"] = "1"
 # The dashboard persists its runs; in tests they go to a throw-away folder, never the repo's runs/.
@@ -14,13 +15,13 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def mini_data():
     """The embedded mnist-mini dataset (10,000 / 2,000 digits), loaded once."""
-    from gen_core.data import load_dataset
+    from gen_core.data.datasets import load_dataset
     return load_dataset("mnist-mini")
 
 
 def tiny_config(model: str = "mlp-gan", **overrides):
     """A TrainConfig that trains in well under a second on CPU."""
-    from gen_core.config import TrainConfig, model_config_from_dict
+    from gen_core.config.train import TrainConfig, model_config_from_dict
     small = {
         "mlp-gan": dict(g_hidden=(32, 64), d_hidden=(64, 32)),
         "dcgan": dict(g_width=8, d_width=8, latent_dim=8),
@@ -46,14 +47,14 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
     return False
 
 
-# Owners (gen_core.owners): every AppTest is the same test browser unless a test gives a session
+# Owners (gen_core.classroom.owners): every AppTest is the same test browser unless a test gives a session
 # another token; runs the tests create for a page to control are created as that browser.
 ME_TOKEN = "test-browser-token-aaaaaaaaaaaa"
 OTHER_TOKEN = "test-browser-token-bbbbbbbbbbbb"
 
 
 def me():
-    from gen_core.owners import Actor
+    from gen_core.classroom.owners import Actor
     return Actor.student(ME_TOKEN)
 
 

@@ -11,8 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import me, tiny_config, wait_for
-from gen_core.runner import FINAL_STATES, PAUSED, RUNNING, STOPPED
+from gen_core.training.runner import FINAL_STATES, PAUSED, RUNNING, STOPPED
 from ui import state
+
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import tiny_config, wait_for
 from ui import state
 
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "app_pages/conditional.py"
 SMALL = {"cgan": dict(g_width=8, d_width=8, latent_dim=8, embed_dim=4), "cvae": dict(hidden=(32,))}

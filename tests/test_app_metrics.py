@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_app import JOIN_S, TINY_GAN, app, errors, ok, only_run, plotly_charts
 
 from conftest import tiny_config
-from gen_core.checkpoints import atomic_torch_save, checkpoint_payload, save_checkpoint
-from gen_core.data import load_dataset
-from gen_core.training import Trainer
-from test_app import JOIN_S, TINY_GAN, app, errors, ok, only_run, plotly_charts
+from gen_core.data.datasets import load_dataset
+from gen_core.persistence.atomic import atomic_torch_save
+from gen_core.persistence.checkpoints import checkpoint_payload, save_checkpoint
+from gen_core.training.trainer import Trainer
 from ui import quality, state, sweeps
+
 
 pytestmark = pytest.mark.filterwarnings("ignore:Metric .* will save all extracted features:UserWarning")
 
@@ -92,7 +94,7 @@ def test_every_sweep_score_chart_shows_the_real_data_line(registry):
     at.run()
     ok(at)
     assert not errors(at)
-    from gen_core import reading
+    from gen_core.evaluation import reading
     ref = reading.reference_scores(load_dataset("mnist-mini"), 200)
     charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: c for c in plotly_charts(at)}
     scored = {"FID (lower is better)": "fid", "FID by learning rate G": "fid",
@@ -251,9 +253,10 @@ def restart() -> None:
 
 
 def test_a_saved_sweep_shows_after_a_restart_and_only_its_owner_resumes_it(sweeps_dir, mini_data):
-    from conftest import OTHER_TOKEN, me
-    from gen_core.sweepstore import SWEEP_FILE, SWEEPS_DIR, SweepStore
     from test_app_owners import session
+
+    from conftest import OTHER_TOKEN, me
+    from gen_core.experiments.store import SWEEP_FILE, SWEEPS_DIR, SweepStore
     old = SweepStore(root=sweeps_dir)                               # the server before the restart
     sid = old.create(tiny_config(epochs=1, images_per_epoch=64, batch_size=32), "lr_g", [1e-4, 1e-3], [0],
                      data=mini_data, owner=me().owner)
@@ -275,7 +278,7 @@ def test_a_saved_sweep_shows_after_a_restart_and_only_its_owner_resumes_it(sweep
     assert any("Interrupted" in w.value for w in b.warning)
     assert b.button(key="exp_resume").disabled and b.button(key="exp_delete").disabled
     assert any("Only the student who started this sweep" in c.value for c in b.caption)
-    from gen_core.owners import OTHERS_HIDDEN, OTHERS_READONLY
+    from gen_core.classroom.owners import OTHERS_HIDDEN, OTHERS_READONLY
     state.registry().set_policy(None, others=OTHERS_HIDDEN)         # the teacher hides students' work
     try:
         b = session(OTHER_TOKEN, "app_pages/experiments.py")

@@ -8,9 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ME_TOKEN, OTHER_TOKEN, me, wait_for
-from gen_core.owners import Actor
-from gen_core.runner import FINAL_STATES, STOPPED
+from gen_core.classroom.owners import Actor
+from gen_core.training.runner import FINAL_STATES, STOPPED
 from ui import identity, state
+
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TINY_GAN = dict(gan_g_hidden="32", gan_d_hidden="32", gan_ipe=128, gan_batch=64, gan_epochs=500)
@@ -116,7 +117,7 @@ def test_the_34_click_pair_flood_stays_within_the_caps(registry):
 
 def test_the_runs_page_and_its_overlay_show_only_what_the_teachers_policy_allows(registry, monkeypatch):
     from conftest import tiny_config
-    from gen_core.owners import OTHERS_HIDDEN
+    from gen_core.classroom.owners import OTHERS_HIDDEN
     registry.set_policy(None, others=OTHERS_HIDDEN)
     rid = registry.create(tiny_config(), actor=me(), label="A's secret GAN", note="A's note")
     assert registry.get(rid).join(60)
@@ -136,7 +137,7 @@ def test_the_runs_page_and_its_overlay_show_only_what_the_teachers_policy_allows
     assert not any(rid in o or "A's secret GAN" in o for o in options)
     assert not any("A's secret GAN" in str(df.value) or "A's note" in str(df.value) for df in b.dataframe)
     assert not overlaid(b)
-    from ui import overlay                               # a crafted key: the loader itself refuses it
+    from ui import overlay  # a crafted key: the loader itself refuses it
     with monkeypatch.context() as m:
         m.setattr(identity, "actor", lambda: Actor.student(OTHER_TOKEN))
         items, problems = overlay.load([f"run:{rid}", f"file:{registry.store.root}/{rid}/checkpoint.pt"])

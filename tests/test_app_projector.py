@@ -7,10 +7,11 @@ import zipfile
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import (APP, JOIN_S, TIMEOUT, TINY_GAN, TINY_VAE, app, errors, ok, only_run,  # noqa: F401
+                      plotly_charts, registry)
 
 from conftest import tiny_config, wait_for
-from gen_core.runner import PAUSED, RUNNING
-from test_app import APP, JOIN_S, TIMEOUT, TINY_GAN, TINY_VAE, app, errors, ok, only_run, plotly_charts, registry  # noqa: F401
+from gen_core.training.runner import PAUSED, RUNNING
 from ui import state
 
 
@@ -84,6 +85,7 @@ def test_pause_in_one_tab_shows_in_another_at_its_next_redraw(registry, monkeypa
     # The bound on how long a Pause takes to reach another tab is the live panel's redraw period:
     # record the run_every each fragment is defined with (the browser re-runs it that often).
     import streamlit
+
     from ui import classroom
     periods = []
     real_fragment = streamlit.fragment
@@ -117,7 +119,7 @@ def test_pause_in_one_tab_shows_in_another_at_its_next_redraw(registry, monkeypa
 # ---------------------------------------------------------------------------- 7. run names in the picker
 
 def test_runs_started_from_the_page_are_named_by_what_differs():
-    from gen_core.runs import RunInfo
+    from gen_core.classroom.run_info import RunInfo
     from ui.classroom import picker_label
     info = RunInfo("abcd1234", "Linear GAN · lr G 0.0005", "gan", "mlp-gan", "mnist", 0.0, "finished", 3, 3, 2)
     assert picker_label(info).startswith("Linear GAN · lr G 0.0005 — finished · epoch 3/3")
@@ -290,11 +292,11 @@ def test_vae_page_has_the_x_axis_switch(registry):
 
 
 def test_home_names_only_datasets_that_are_here_and_one_device_wording(registry, monkeypatch):
-    from gen_core.device import device_description
+    from gen_core.training.device import device_description
     at = fresh()
     ok(at)
     intro = " ".join(m.value for m in at.markdown)
-    from gen_core.data import dataset_status
+    from gen_core.data.datasets import dataset_status
     assert ("cursive Japanese" in intro) == (dataset_status("kmnist") == "full")
     assert device_description("cpu") in intro or "GPU" in intro
 

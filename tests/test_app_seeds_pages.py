@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import tiny_config, wait_for
 from ui import state
 
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -47,6 +48,7 @@ def test_your_images_shapes_and_start(registry):
 
 def _png(colour=(200, 30, 30)) -> bytes:
     import io
+
     from PIL import Image
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), colour).save(buf, format="PNG")
@@ -165,6 +167,7 @@ def test_train_page_picks_the_shapes_and_shows_a_colour_grid(registry, monkeypat
     """Issue 11: the generated colour shapes are a dataset the Train pages can pick; a tiny run on them
     draws colour samples, and the β-VAE traversal demo is one link away."""
     import numpy as np
+
     from ui import widgets
     shown = {}
     real = widgets.image_panel

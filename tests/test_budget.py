@@ -2,14 +2,13 @@
 refused above the per-run budget with both figures, and timed by a FLOP model, never by training."""
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import tiny_config
-from gen_core.budget import OverBudget, check_budget, estimate_memory, estimate_time, run_budget_mb
-from gen_core.config import ConfigError
-from gen_core.runner import failure_reason
-from gen_core.runs import RunRegistry
+from gen_core.classroom.budget import OverBudget, check_budget, estimate_memory, estimate_time, run_budget_mb
+from gen_core.classroom.runs import RunRegistry
+from gen_core.config.checks import ConfigError
+from gen_core.training.runner import failure_reason
 
 
 def test_the_estimate_counts_parameters_adam_and_activations():

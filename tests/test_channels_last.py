@@ -7,9 +7,12 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core.checkpoints import checkpoint_payload, load_checkpoint, resume_trainer, save_checkpoint
-from gen_core.registry import get_model_spec
-from gen_core.training import Trainer
+from gen_core.models.registry import get_model_spec
+from gen_core.persistence.checkpoints import checkpoint_payload, save_checkpoint
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.persistence.resume import resume_trainer
+from gen_core.training.trainer import Trainer
+
 
 CL = torch.channels_last
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "dcgan-mnist.pt"

@@ -1,4 +1,4 @@
-"""Tests for gen_core.checkpoints: round trips, exact resume, atomic writes, and refusing bad files."""
+"""Tests for gen_core.persistence.checkpoints: round trips, exact resume, atomic writes, and refusing bad files."""
 from __future__ import annotations
 
 import io
@@ -12,10 +12,14 @@ import pytest
 import torch
 
 from gen_core import data as D
-from gen_core.checkpoints import (FORMAT, Checkpoint, CheckpointError, checkpoint_payload, load_checkpoint,
-                                  load_checkpoint_bytes, resume_trainer, sample_grid, save_checkpoint)
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.training import Trainer
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.persistence.checkpoints import (FORMAT, Checkpoint, CheckpointError, checkpoint_payload, sample_grid,
+                                              save_checkpoint)
+from gen_core.persistence.loading import load_checkpoint, load_checkpoint_bytes
+from gen_core.persistence.resume import resume_trainer
+from gen_core.training.trainer import Trainer
+
 
 TINY = {
     "mlp-gan": {"latent_dim": 2, "g_hidden": (32, 64), "d_hidden": (64, 32)},  # D has dropout 0.3

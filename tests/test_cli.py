@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gen_core import cli
-from gen_core.checkpoints import load_checkpoint
-from gen_core.config import TrainConfig
-from gen_core.training import GANObjective, TrainingDiverged
+from gen_core.cli import commands as cli
+from gen_core.cli.parser import model_fields
+from gen_core.config.train import TrainConfig
+from gen_core.objectives.gan import GANObjective
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.training.history import TrainingDiverged
+
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_GAN = ["--model", "mlp-gan", "--dataset", "mnist-mini", "--images-per-epoch", "256", "--batch-size", "64",
@@ -216,7 +219,7 @@ def test_help_documents_every_setting(capsys):
         if f.name != "model_config":
             assert f"--{f.name.replace('_', '-')}" in text, f.name
             assert " ".join(f.metadata["help"].split()) in text, f.name
-    for name in cli.model_fields():
+    for name in model_fields():
         assert f"--{name.replace('_', '-')}" in text, name
     for flag in ("--out", "--resume", "--force", "--scale", "--quiet"):
         assert flag in text

@@ -5,12 +5,14 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core import conditional
-from gen_core.conditional_plots import class_accuracy_figure, confusion_figure
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.presets import get_preset
-from gen_core.registry import build_model, get_model_spec
-from gen_core.training import Trainer
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.evaluation import conditional
+from gen_core.figures.conditional import class_accuracy_figure, confusion_figure
+from gen_core.models.registry import build_model, get_model_spec
+from gen_core.presets.registry import get_preset
+from gen_core.training.trainer import Trainer
+
 
 SMALL = {"cgan": dict(g_width=8, d_width=8, latent_dim=8, embed_dim=4), "cvae": dict(hidden=(64, 32))}
 
@@ -109,7 +111,7 @@ def test_presets_build():
 
 def test_short_seeded_cvae_run_is_read_well_above_chance(mini_data):
     """The issue's test: after a short seeded run the evaluator reads the generated labels well above chance."""
-    from gen_core.evaluator import load_evaluator
+    from gen_core.evaluation.evaluator import load_evaluator
     evaluator = load_evaluator("mnist-mini")
     assert evaluator is not None
     cfg = TrainConfig(model="cvae", model_config=get_model_spec("cvae").config_cls(hidden=(512, 256)),
@@ -128,7 +130,7 @@ def test_short_seeded_cvae_run_is_read_well_above_chance(mini_data):
 def test_short_seeded_cgan_run_is_read_well_above_chance(mini_data):
     """The same for the cGAN: 300 seeded steps (batch 64) and the evaluator reads most labels as asked.
     Measured (seed 0, one core, ~15 s): overall 0.48; seeds 1 and 2: 0.37, 0.46 (chance 0.1)."""
-    from gen_core.evaluator import load_evaluator
+    from gen_core.evaluation.evaluator import load_evaluator
     evaluator = load_evaluator("mnist-mini")
     assert evaluator is not None
     mc = get_model_spec("cgan").config_cls(g_width=16, d_width=16, latent_dim=32, embed_dim=16)

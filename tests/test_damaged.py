@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from conftest import me, tiny_config, wait_for
-from gen_core.persist import RunStore
-from gen_core.runs import RunError, RunRegistry
+from gen_core.classroom.run_info import RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.persistence.persist import RunStore
 
 
 def dead_server_run(runs_dir: Path, mini_data) -> str:
@@ -51,7 +52,7 @@ def test_a_damaged_rng_state_gives_a_message_not_a_traceback(tmp_path, mini_data
 
 def test_damage_only_a_resume_finds_fails_the_resumed_run_with_a_message(tmp_path, mini_data):
     """Re-opening reads the checkpoint but builds no Trainer (that is the resumed run's worker's job, see
-    gen_core.threads), so optimiser state that does not fit the model shows when the worker resumes it:
+    gen_core.training.threads), so optimiser state that does not fit the model shows when the worker resumes it:
     the run ends "failed" with a readable reason, and the registry goes on working."""
     runs = tmp_path / "runs"
     rid = dead_server_run(runs, mini_data)
@@ -115,7 +116,7 @@ def test_shutdown_stops_and_saves_every_run(tmp_path, mini_data):
 
 def test_a_sweep_is_one_job_in_the_line_and_students_sweep_at_once(mini_data):
     from gen_core import experiments as ex
-    from gen_core.owners import Actor
+    from gen_core.classroom.owners import Actor
     a, b = Actor.student("sweeper-a-token-0000000000"), Actor.student("sweeper-b-token-0000000000")
     reg = RunRegistry(max_running=1, reap_interval=60)
     store = ex.SweepStore(max_active=8, max_active_per_owner=1)

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from gen_core import data as D
+from gen_core.data import datasets
+
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -78,13 +80,14 @@ def test_offline_fallback(tmp_path, caplog):
 def test_offline_env_blocks_download(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("must not try to download when GEN_CORE_OFFLINE=1")
-    monkeypatch.setattr(D, "_download", boom)
+    monkeypatch.setattr(datasets, "_download", boom)
     d = D.load_dataset("fashion-mnist", root=tmp_path)  # download=None + offline env
     assert d.name == "mnist-mini" and "GEN_CORE_OFFLINE" in d.message
 
 
 def test_download_failure_falls_back(tmp_path, monkeypatch):
     import socket
+
     import torchvision.datasets.mnist as tv_mnist
 
     def no_network(*args, **kwargs):
@@ -100,7 +103,7 @@ def test_download_failure_falls_back(tmp_path, monkeypatch):
 
     # any exception type at all is caught (not only the ones torchvision expects)
     D.clear_cache()
-    monkeypatch.setattr(D, "_download", lambda info, root: 1 / 0)
+    monkeypatch.setattr(datasets, "_download", lambda info, root: 1 / 0)
     d = D.load_dataset("mnist", root=tmp_path, download=True)
     assert d.name == "mnist-mini" and "download failed" in d.message
 
@@ -252,5 +255,5 @@ def test_helpers():
 
 def test_data_module_does_not_import_streamlit():
     import re
-    src = Path(D.__file__).read_text()
+    src = Path(datasets.__file__).read_text()
     assert not re.search(r"^\s*(import|from)\s+streamlit", src, re.MULTILINE)

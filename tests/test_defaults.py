@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 
 from gen_core import cli
-from gen_core.checkpoints import load_checkpoint
-from gen_core.config import TrainConfig
-from gen_core.evaluator import classifier_scores, load_evaluator
-from gen_core.imaging import to_uint8
-from gen_core.metrics import generate
-from gen_core.presets import MODEL_DEFAULTS, PAGE_DEFAULTS, default_preset, get_preset, model_default
-from gen_core.sampling import sample
-from gen_core.training import Trainer
+from gen_core.config.train import TrainConfig
+from gen_core.data.imaging import to_uint8
+from gen_core.evaluation.evaluator import classifier_scores, load_evaluator
+from gen_core.evaluation.metrics import generate
+from gen_core.models.sampling import sample
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.presets.defaults import MODEL_DEFAULTS, PAGE_DEFAULTS
+from gen_core.presets.registry import default_preset, get_preset, model_default
+from gen_core.training.trainer import Trainer
+
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -35,6 +37,7 @@ def test_every_page_default_and_model_default_is_a_valid_preset():
 @pytest.mark.parametrize("family", ["gan", "vae"])
 def test_the_train_pages_open_on_the_cli_preset(family):
     from streamlit.testing.v1 import AppTest
+
     from ui import settings
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params["dataset"] = "mnist-mini"

@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gen_core.drawing import DrawingError, encode_drawing, prepare_drawing
-from gen_core.drawing_plots import drawing_in_latent_figure
-from gen_core.registry import build_model
+from gen_core.evaluation.drawing import DrawingError, encode_drawing, prepare_drawing
+from gen_core.figures.drawing import drawing_in_latent_figure
+from gen_core.models.registry import build_model
 
 
 def _canvas_seven(size=280) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""gen_core.executors: the registry trains through an executor; `thread` is the default and imports nothing."""
+"""gen_core.classroom.executors: the registry trains through an executor; `thread` is the default and imports nothing."""
 from __future__ import annotations
 
 import subprocess
@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from conftest import tiny_config
-from gen_core.executors import ExecutorError, ThreadExecutor, make_executor, resolve_executor
-from gen_core.runner import FINISHED, TrainingRunner
-from gen_core.runs import RunRegistry
+from gen_core.classroom.executors import ExecutorError, ThreadExecutor, make_executor, resolve_executor
+from gen_core.classroom.runs import RunRegistry
+from gen_core.training.runner import FINISHED, TrainingRunner
 
 
 def test_thread_is_the_default_and_builds_plain_runners(monkeypatch):
@@ -61,7 +61,7 @@ def test_the_registry_asks_its_executor_for_every_runner(mini_data):
 
 
 def test_the_thread_executor_imports_no_ray():
-    code = ("import sys, gen_core.runs, gen_core.executors as e; r = gen_core.runs.RunRegistry(); "
+    code = ("import sys, gen_core.classroom.runs, gen_core.classroom.executors as e; r = gen_core.classroom.runs.RunRegistry(); "
             "assert r.executor.name == 'thread'; print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "GEN_CORE_EXECUTOR": "thread"})

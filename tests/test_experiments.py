@@ -1,4 +1,4 @@
-"""gen_core.experiments (ablation sweeps) and gen_core.reading (metric tables and sentences)."""
+"""gen_core.experiments (ablation sweeps) and gen_core.evaluation.reading (metric tables and sentences)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,9 @@ import pytest
 
 from conftest import tiny_config
 from gen_core import experiments as ex
-from gen_core import reading
-from gen_core.config import ConfigError
+from gen_core.config.checks import ConfigError
+from gen_core.evaluation import reading
+
 
 JOIN_S = 60
 pytestmark = pytest.mark.filterwarnings("ignore:Metric .* will save all extracted features:UserWarning")
@@ -75,8 +76,6 @@ def test_invalid_value_is_rejected_before_anything_runs():
 
 
 def test_values_the_loaded_data_cannot_serve_are_rejected_up_front(mini_data):
-    if ex._check_against_data is None:
-        pytest.skip("this engine has no data-dependent config checks")
     with pytest.raises(ConfigError, match="images per epoch = 20000: images_per_epoch"):
         ex.Sweep(tiny_base(), "images_per_epoch", [64, 20_000], data=mini_data)
 

@@ -27,11 +27,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import me, tiny_config, wait_for
-from gen_core import persist
-from gen_core.runner import FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, STOPPED
-from gen_core.runs import RunRegistry
-from gen_core.training import History, Trainer, TrainingDiverged, thin_snapshots
+from gen_core.classroom.runs import RunRegistry
+from gen_core.persistence import persist
+from gen_core.training.history import History, TrainingDiverged, thin_snapshots
+from gen_core.training.runner import FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, STOPPED
+from gen_core.training.trainer import Trainer
 from ui import state
+
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -45,7 +47,7 @@ KILLED_SERVER = textwrap.dedent("""
     import sys, time
     sys.path[:0] = [{repo!r}, {tests!r}]
     from conftest import tiny_config
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.runs import RunRegistry
     reg = RunRegistry(runs_dir={runs!r})
     rid = reg.create(tiny_config("mlp-gan", epochs=400, images_per_epoch=320, batch_size=32), run_id="victim")
     print("started", flush=True)
@@ -149,7 +151,7 @@ def test_a_crash_ends_only_that_run_and_frees_its_slot(kind, reason, inject, tmp
 
 
 def test_a_bad_config_that_only_the_data_reveals_fails_cleanly(mini_data):
-    from gen_core.config import ConfigError
+    from gen_core.config.checks import ConfigError
     reg = RunRegistry()
     with pytest.raises(ConfigError, match="more than the 10,000 training images"):
         reg.create(tiny_config("mlp-gan", images_per_epoch=20_000), data=mini_data)
@@ -273,7 +275,7 @@ def test_epoch_images_are_capped_in_memory(mini_data):
     one = None
     trainer.max_snapshot_bytes = 10 ** 9
     trainer.train_step(), trainer.train_step()
-    from gen_core.training import snapshot_nbytes
+    from gen_core.training.history import snapshot_nbytes
     one = snapshot_nbytes(trainer.snapshots[0])
     trainer.max_snapshot_bytes = one * 25
     while not trainer.done:
@@ -364,7 +366,7 @@ def test_resume_an_interrupted_run_from_the_page(app_registry, mini_data, tmp_pa
 
 
 def test_an_oversized_upload_is_refused_with_the_limit(app_registry):
-    from gen_core.checkpoints import UPLOAD_MAX_BYTES
+    from gen_core.persistence.checkpoints import UPLOAD_MAX_BYTES
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["dataset"] = "mnist-mini"
     at.run()

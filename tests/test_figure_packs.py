@@ -6,8 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from gen_core import figure_packs as fp
-from gen_core.training import Trainer
+from gen_core.figures import packs as fp
+from gen_core.training.trainer import Trainer
+
 
 QUICK = dict(images_per_epoch=128, batch_size=64, val_images=64, device="cpu")
 SMALL = {"mlp-gan": dict(g_hidden=(32,), d_hidden=(32,)), "dcgan-64": dict(g_width=4, d_width=4),
@@ -78,6 +79,6 @@ def test_seed001_and_seed002_packs(mini_data):
 
 
 def test_unknown_pack():
-    from gen_core.config import ConfigError
+    from gen_core.config.checks import ConfigError
     with pytest.raises(ConfigError, match="seed000"):
         fp.get_pack("nope")

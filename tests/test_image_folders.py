@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gen_core.image_folders import ImageFolderError, load_images, load_images_report
+from gen_core.data.image_folders import ImageFolderError, load_images, load_images_report
 
 
 def _png(w=40, h=30, colour=(200, 30, 30), mode="RGB", fmt="PNG") -> bytes:
@@ -114,7 +114,7 @@ def test_zip_bomb_is_refused_in_bounded_memory():
 
 
 def test_entry_lying_about_its_size_is_bounded(monkeypatch):
-    from gen_core import image_folders
+    from gen_core.data import image_folders
     monkeypatch.setattr(image_folders, "MAX_FILE_BYTES", 2000)
     big = _png(400, 400)  # a few KB; declared size is honest here, so it is skipped as too large
     data, report = load_images_report(_zip({"a/1.png": _png(), "a/2.png": big + b"\0" * 5000}))
@@ -122,7 +122,7 @@ def test_entry_lying_about_its_size_is_bounded(monkeypatch):
 
 
 def test_huge_image_skipped_before_decoding(monkeypatch):
-    from gen_core import image_folders
+    from gen_core.data import image_folders
     monkeypatch.setattr(image_folders, "MAX_PIXELS", 100 * 100)
     data, report = load_images_report(_zip({"a/small.png": _png(50, 50), "a/huge.png": _png(200, 200)}))
     assert report.too_large == 1 and len(data.train_images) == 1
@@ -136,7 +136,7 @@ def test_too_many_files(tmp_path):
 
 
 def test_centre_crop_keeps_the_middle():
-    from gen_core.image_folders import to_square
+    from gen_core.data.image_folders import to_square
     im = Image.new("RGB", (90, 30), (0, 0, 0))
     im.paste((255, 255, 255), (30, 0, 60, 30))  # white middle third
     arr = to_square(im, 32, 1)
@@ -144,7 +144,7 @@ def test_centre_crop_keeps_the_middle():
 
 
 def test_shapes_dataset():
-    from gen_core.shapes import COLOURS, SHAPES, load_shapes, test_factors
+    from gen_core.data.shapes import COLOURS, SHAPES, load_shapes, test_factors
     data = load_shapes(300, 100)
     assert tuple(data.train_images.shape) == (300, 3, 32, 32) and data.classes == SHAPES
     f = test_factors(100)
@@ -158,7 +158,7 @@ def test_shapes_dataset():
 @pytest.mark.parametrize("model", ["dcgan", "conv-vae"])
 @pytest.mark.parametrize("side", [32, 64])
 def test_colour_models_at_32_and_64(model, side):
-    from gen_core.registry import build_model, get_model_spec
+    from gen_core.models.registry import build_model, get_model_spec
     small = dict(g_width=4, d_width=4) if model == "dcgan" else dict(conv_channels=(4, 8), hidden=16)
     m = build_model(model, get_model_spec(model).config_cls(image_size=side, channels=3, **small)).eval()
     z = torch.randn(2, m.latent_dim)
@@ -182,9 +182,10 @@ def test_cli_trains_on_an_image_folder(tmp_path, folder, capsys):
 
 
 def test_trainer_on_shapes_with_a_beta_vae():
-    from gen_core.shapes import beta_vae_config, factor_correlations, latent_traversal, load_shapes, test_factors
-    from gen_core.config import ConvVAEConfig
-    from gen_core.training import Trainer
+    from gen_core.config.models import ConvVAEConfig
+    from gen_core.data.shapes import (beta_vae_config, factor_correlations, latent_traversal, load_shapes,
+                                      test_factors)
+    from gen_core.training.trainer import Trainer
     cfg = beta_vae_config(epochs=1, images_per_epoch=128, batch_size=64, val_images=64)
     cfg = cfg.replace(model_config=ConvVAEConfig(latent_dim=4, conv_channels=(4, 8), hidden=16, image_size=32,
                                                  channels=3))
@@ -203,9 +204,10 @@ def test_trainer_on_shapes_with_a_beta_vae():
 def _upload_run_paused_after_epoch_1(runs):
     """A conv VAE on an uploaded zip, paused after epoch 1 of 2, then its 'server' dies."""
     import time
+
     from conftest import tiny_config, wait_for
-    from gen_core.runner import PAUSED
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.runs import RunRegistry
+    from gen_core.training.runner import PAUSED
     data = load_images(_zip({f"a/{i}.png": _png(colour=(25 * i, 200 - 10 * i, 90)) for i in range(12)}),
                        image_size=32, channels=3, name="mine")
     cfg = tiny_config("conv-vae", dataset="folder:mine", epochs=2, batch_size=5, images_per_epoch=10, val_images=1,
@@ -223,18 +225,18 @@ def _upload_run_paused_after_epoch_1(runs):
 
 
 def _restart(runs):
-    from gen_core import image_folders
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.runs import RunRegistry
+    from gen_core.data import image_folders
     image_folders._cached_stored.cache_clear()  # a new process has no cache
     return RunRegistry(runs_dir=runs)
 
 
 def test_a_run_on_uploaded_images_resumes_after_a_restart(tmp_path):
     """Issue 11: the upload lived in a page's memory; the run stores it once under the runs dir."""
-    from gen_core.data import load_dataset
-    from gen_core.image_folders import content_hash
-    from gen_core.runner import FINISHED
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.runs import RunRegistry
+    from gen_core.data.datasets import load_dataset
+    from gen_core.data.image_folders import content_hash
+    from gen_core.training.runner import FINISHED
     runs = tmp_path / "runs"
     reg, rid, data = _upload_run_paused_after_epoch_1(runs)
     [stored] = (runs / "datasets").glob("*.npz")
@@ -262,7 +264,7 @@ def test_a_run_on_uploaded_images_resumes_after_a_restart(tmp_path):
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "edited"])
 def test_a_missing_or_damaged_stored_upload_gives_a_message(tmp_path, damage):
-    from gen_core.runs import RunError
+    from gen_core.classroom.run_info import RunError
     runs = tmp_path / "runs"
     _reg, rid, data = _upload_run_paused_after_epoch_1(runs)
     [stored] = (runs / "datasets").glob("*.npz")
@@ -271,7 +273,7 @@ def test_a_missing_or_damaged_stored_upload_gives_a_message(tmp_path, damage):
     elif damage == "truncated":
         stored.write_bytes(stored.read_bytes()[:300])
     else:  # a valid file whose pixels changed: the hash in its name no longer matches
-        from gen_core import image_folders
+        from gen_core.data import image_folders
         edited = image_folders.load_stored_images(stored)
         edited.train_images[0, 0, 0, 0] ^= 1
         with open(stored, "wb") as f:

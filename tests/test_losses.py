@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from gen_core.losses import GAN_LOSSES, gradient_penalty, kl_per_dim, vae_loss
+from gen_core.config.models import MLPGANConfig, MLPVAEConfig
 from gen_core.models.base import VAEOutput
-from gen_core.registry import build_model
-from gen_core.config import MLPGANConfig, MLPVAEConfig
+from gen_core.models.registry import build_model
+from gen_core.objectives.losses import GAN_LOSSES, gradient_penalty, kl_per_dim, vae_loss
 
 
 def _tiny_gan():

@@ -1,13 +1,13 @@
 """Quality metrics on the shipped MNIST evaluator: sanity against real, noisy and collapsed sets."""
 import pytest
 import torch
-
-from gen_core.evaluator import load_evaluator
 import torch.nn.functional as F
 
-from gen_core.metrics import (_fid_fast, class_balance, edge_energy, extract, fid, images_from_u8, noise_bands,
-                              precision_recall, score_features, sharpness, vae_scores)
-from gen_core.registry import build_model
+from gen_core.evaluation.evaluator import load_evaluator
+from gen_core.evaluation.metrics import (_fid_fast, class_balance, edge_energy, extract, fid, images_from_u8,
+                                         noise_bands, precision_recall, score_features, sharpness, vae_scores)
+from gen_core.models.registry import build_model
+
 
 N = 500
 
@@ -33,7 +33,7 @@ def sets(evaluator, mini_data):
 
 
 def test_evaluator_is_accurate_enough(evaluator, mini_data):
-    from gen_core.evaluator import accuracy
+    from gen_core.evaluation.evaluator import accuracy
     assert evaluator.meta["test_accuracy"] >= 0.99
     assert accuracy(evaluator, mini_data.test_images, mini_data.test_labels) >= 0.985
 

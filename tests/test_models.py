@@ -2,9 +2,10 @@
 import pytest
 import torch
 
-from gen_core.config import ConfigError, MLPGANConfig
+from gen_core.config.checks import ConfigError
+from gen_core.config.models import MLPGANConfig
 from gen_core.models.layers import FastDropout
-from gen_core.registry import MODELS, build_model, get_model_spec
+from gen_core.models.registry import MODELS, build_model, get_model_spec
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -8,9 +8,11 @@ import time
 import pytest
 
 from conftest import tiny_config, wait_for
-from gen_core.owners import Actor, ClassroomPolicy, OTHERS_HIDDEN, may_control, owner_id
-from gen_core.runner import FINAL_STATES, PAUSED, QUEUED, RUNNING, STOPPED
-from gen_core.runs import NotYourRun, RunError, RunRegistry
+from gen_core.classroom.owners import OTHERS_HIDDEN, Actor, ClassroomPolicy, may_control, owner_id
+from gen_core.classroom.run_info import NotYourRun, RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.training.runner import FINAL_STATES, PAUSED, QUEUED, RUNNING, STOPPED
+
 
 A = Actor.student("student-a-token-000000000")
 B = Actor.student("student-b-token-000000000")

@@ -1,4 +1,4 @@
-"""gen_core.persist + RunRegistry(runs_dir=...): runs written after every epoch, listed again by a new
+"""gen_core.persistence.persist + RunRegistry(runs_dir=...): runs written after every epoch, listed again by a new
 registry (a restarted server), re-opened from disk when they left memory, and resumed to the end."""
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import time
 import pytest
 
 from conftest import tiny_config, wait_for
-from gen_core.persist import RUN_FILE, RunStore, default_runs_dir, valid_run_id
-from gen_core.runner import FINISHED, INTERRUPTED, PAUSED, QUEUED, STOPPED
-from gen_core.runs import RunError, RunRegistry
+from gen_core.classroom.run_info import RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.persistence.persist import RUN_FILE, RunStore, default_runs_dir, valid_run_id
+from gen_core.training.runner import FINISHED, INTERRUPTED, PAUSED, QUEUED, STOPPED
+
 
 JOIN_S = 60
 

@@ -1,4 +1,4 @@
-"""gen_core.plots: the dashboard's Plotly figure builders are plain functions of plain data."""
+"""gen_core.figures: the dashboard's Plotly figure builders are plain functions of plain data."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from gen_core import plots
-from gen_core.imaging import make_grid
+from gen_core import figures as plots
+from gen_core.data.datasets import DATASETS
+from gen_core.data.imaging import make_grid
 
 
 def gan_steps(n: int) -> list[dict]:
@@ -129,7 +130,7 @@ def test_latent_scatter_colours_by_class_names():
     means = rng.normal(size=(500, 2)).astype(np.float32)
     labels = np.arange(500) % 10
     fig = plots.latent_scatter_figure(means, labels, dataset="fashion-mnist")
-    assert [t.name for t in fig.data] == list(plots.DATASETS["fashion-mnist"].classes)
+    assert [t.name for t in fig.data] == list(DATASETS["fashion-mnist"].classes)
     assert sum(len(t.x) for t in fig.data) == 500
     assert fig.layout.xaxis.title.text == "z₁"
 
@@ -168,7 +169,7 @@ def test_latent_map_pixel_matches_grid_layout():
 
 
 def test_normal_quantiles_match_sampling_grid():
-    from gen_core.sampling import normal_quantile_grid
+    from gen_core.models.sampling import normal_quantile_grid
     assert plots.normal_quantiles(7) == pytest.approx(normal_quantile_grid(7).numpy(), abs=1e-5)
 
 

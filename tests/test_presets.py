@@ -6,9 +6,12 @@ import dataclasses
 import pytest
 import torch
 
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.presets import PRESETS, Preset, get_preset, presets_for
-from gen_core.registry import MODELS, build_model
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.models.registry import MODELS, build_model
+from gen_core.presets.base import Preset
+from gen_core.presets.registry import PRESETS, get_preset, presets_for
+
 
 ALL = sorted(PRESETS)
 

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from conftest import tiny_config, wait_for
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.describe import (changed_settings, clean_name, default_run_name, hyper_summary, settings_compare,
-                               settings_rows, unique_name)
-from gen_core.links import config_from_link, link_query
-from gen_core.runner import FINISHED, PAUSED, RUNNING, STOPPED, RunSnapshot, TrainingRunner
-from gen_core.runs import RunError, RunRegistry
+from gen_core.classroom.describe import (changed_settings, clean_name, default_run_name, hyper_summary,
+                                         settings_compare, settings_rows, unique_name)
+from gen_core.classroom.links import config_from_link, link_query
+from gen_core.classroom.run_info import RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.training.runner import FINISHED, PAUSED, RUNNING, STOPPED, RunSnapshot, TrainingRunner
+
 
 DEMO = TrainConfig(model="mlp-gan", epochs=10, images_per_epoch=6400, dataset="mnist-mini")
 
@@ -75,7 +78,7 @@ def test_link_with_settings_is_validated_like_every_input():
 
 def test_link_with_a_preset():
     cfg = config_from_link({"preset": "seed000-linear-gan"}, base=DEMO, family="gan")
-    from gen_core.presets import get_preset
+    from gen_core.presets.registry import get_preset
     ref = get_preset("seed000-linear-gan").to_config()
     assert cfg.model == ref.model and cfg.lr_g == ref.lr_g and cfg.epochs == ref.epochs
     assert cfg.images_per_epoch == DEMO.images_per_epoch  # the page's data choices stay
@@ -208,7 +211,8 @@ def test_gif_of_all_epochs_is_named_for_all_epochs_and_labels_its_frames():
 
 
 def test_a_plain_zip_gets_a_plain_message():
-    from gen_core.checkpoints import CheckpointError, load_checkpoint
+    from gen_core.persistence.checkpoints import CheckpointError
+    from gen_core.persistence.loading import load_checkpoint
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("photos/cat.txt", "meow")
@@ -218,21 +222,21 @@ def test_a_plain_zip_gets_a_plain_message():
 
 
 def test_one_device_wording_everywhere():
-    from gen_core.device import cpu_cores, device_description
+    from gen_core.training.device import cpu_cores, device_description
     assert device_description("cpu") == f"CPU ({cpu_cores()} core{'s' if cpu_cores() != 1 else ''})"
 
 
 # ---------------------------------------------------------------------------- estimates
 
 def test_measured_epoch_seconds_skips_the_first_epochs_start_up():
-    from gen_core.estimate import measured_epoch_seconds
+    from gen_core.training.estimate import measured_epoch_seconds
     assert measured_epoch_seconds([]) is None
     assert measured_epoch_seconds([{"epoch": 1, "time": 5.0}]) == 5.0
     assert measured_epoch_seconds([{"time": 5.0}, {"time": 9.0}, {"time": 13.0}]) == 4.0
 
 
 def test_estimate_counts_the_epoch_end(mini_data):
-    from gen_core.estimate import estimate_epoch
+    from gen_core.training.estimate import estimate_epoch
     est = estimate_epoch(tiny_config("mlp-vae", val_images=256), mini_data)
     assert est.epoch_end_seconds > 0
     assert est.seconds_per_epoch == pytest.approx(est.seconds_per_step * est.steps_per_epoch + est.epoch_end_seconds)
@@ -241,7 +245,7 @@ def test_estimate_counts_the_epoch_end(mini_data):
 # ---------------------------------------------------------------------------- figures
 
 def test_projector_style_and_overlay_figures():
-    from gen_core import plots
+    from gen_core import figures as plots
     steps = [{"step": i, "epoch": i / 4, "time": i * 0.1, "g_loss": 1.0 / i, "d_loss": 0.5} for i in range(1, 9)]
     fig = plots.for_projector(plots.family_loss_figure("gan", steps), 440, 17)
     assert fig.layout.height == 440 and fig.layout.font.size == 17

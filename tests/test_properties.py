@@ -14,10 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gen_core.config import (DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError, TrainConfig,
-                             model_config_from_dict)
-from gen_core.registry import MODELS
-from gen_core.training import Trainer, TrainingDiverged
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import (DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, TrainConfig,
+                                   model_config_from_dict)
+from gen_core.models.registry import MODELS
+from gen_core.training.history import TrainingDiverged
+from gen_core.training.trainer import Trainer
+
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -113,7 +116,7 @@ JUNK_MODELS = st.sampled_from(["dcgan-128", "MLP-GAN", "", "vae", "mlp gan"]) | 
 @st.composite
 def config_kwargs(draw):
     """TrainConfig(**kwargs) inputs: clean (all valid), one field corrupted, or many corrupted."""
-    from gen_core.registry import get_model_spec
+    from gen_core.models.registry import get_model_spec
     model = draw(st.sampled_from(list(MODELS)))
     mode = draw(st.sampled_from(["clean"] * 4 + ["one"] * 4 + ["wild"] * 2))
     kwargs = {n: draw(v) for n, v in VALID_TRAIN.items() if draw(st.booleans())}

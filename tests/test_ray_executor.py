@@ -9,9 +9,10 @@ import json
 import pytest
 
 from conftest import tiny_config, wait_for
-from gen_core.executors.ray_actor import apply_delta, delta
-from gen_core.runner import FAILED, FINISHED, INTERRUPTED, PAUSED, RUNNING, STOPPED
-from gen_core.runs import RunRegistry
+from gen_core.classroom.executors.ray_actor import apply_delta, delta
+from gen_core.classroom.runs import RunRegistry
+from gen_core.training.runner import FAILED, FINISHED, INTERRUPTED, PAUSED, RUNNING, STOPPED
+
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
 
@@ -20,7 +21,7 @@ T = 60
 
 @pytest.fixture(scope="module")
 def executor():
-    from gen_core.executors.ray_executor import RayExecutor
+    from gen_core.classroom.executors.ray_executor import RayExecutor
     ex = RayExecutor(init_options=dict(num_cpus=2, object_store_memory=100 * 1024 * 1024))
     ex.connect()
     yield ex

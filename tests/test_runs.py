@@ -1,4 +1,4 @@
-"""gen_core.runs (the process-wide RunRegistry), gen_core.estimate and gen_core.explore."""
+"""gen_core.classroom.runs (the process-wide RunRegistry), gen_core.training.estimate and gen_core.evaluation.explore."""
 from __future__ import annotations
 
 import threading
@@ -8,11 +8,14 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core import explore
-from gen_core.config import ConfigError
-from gen_core.estimate import estimate_epoch, estimate_epoch_seconds, speed_key
-from gen_core.runner import FINISHED, PAUSED, RUNNING, STOPPED
-from gen_core.runs import ModelView, RunError, RunRegistry, view_from_checkpoint
+from gen_core.classroom.model_views import ModelView, view_from_checkpoint
+from gen_core.classroom.run_info import RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.config.checks import ConfigError
+from gen_core.evaluation import explore
+from gen_core.training.estimate import estimate_epoch, estimate_epoch_seconds, speed_key
+from gen_core.training.runner import FINISHED, PAUSED, RUNNING, STOPPED
+
 
 JOIN_S = 60
 
@@ -165,7 +168,7 @@ def test_view_before_the_first_epoch_is_none_then_appears(registry, mini_data):
 
 
 def test_save_and_checkpoint_bytes_via_checkpoints(registry, mini_data, tmp_path):
-    from gen_core.checkpoints import load_checkpoint
+    from gen_core.persistence.loading import load_checkpoint
     rid = registry.create(tiny_config("mlp-gan"), data=mini_data)
     _wait(registry, rid)
     path = registry.save(rid, tmp_path / "run.pt")
@@ -218,7 +221,7 @@ def test_speed_key_ignores_what_does_not_change_speed():
 
 @pytest.fixture(scope="module")
 def vae_model():
-    from gen_core.registry import build_model
+    from gen_core.models.registry import build_model
     torch.manual_seed(0)
     return build_model("mlp-vae", tiny_config("mlp-vae", model_overrides=dict(latent_dim=3)).model_config).eval()
 

@@ -1,13 +1,15 @@
-"""Per-epoch run files (gen_core.runstate): O(1) per epoch, exact resume, old folders still load."""
+"""Per-epoch run files (gen_core.persistence.runstate): O(1) per epoch, exact resume, old folders still load."""
 import json
 
 import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core.checkpoints import load_checkpoint, resume_trainer, save_checkpoint
-from gen_core.runstate import RunFiles, resolve_resume_path
-from gen_core.training import Trainer
+from gen_core.persistence.checkpoints import save_checkpoint
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.persistence.resume import resume_trainer
+from gen_core.persistence.runstate import RunFiles, resolve_resume_path
+from gen_core.training.trainer import Trainer
 
 
 def _train(trainer: Trainer, files: RunFiles | None = None, until_epoch: int | None = None) -> None:

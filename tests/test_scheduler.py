@@ -1,18 +1,19 @@
-"""gen_core.scheduler: at most K runs train at once, the rest wait first come first served, and the
+"""gen_core.classroom.scheduler: at most K runs train at once, the rest wait first come first served, and the
 running ones share the CPU threads fairly (re-balanced as runs start and end)."""
 from __future__ import annotations
 
 import threading
 
-
 import pytest
 import torch
 
 from conftest import tiny_config, wait_for
-from gen_core.runner import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingRunner
-from gen_core.runs import RunError, RunRegistry
-from gen_core.scheduler import (Scheduler, SchedulerFull, default_max_running, ordinal, threads_per_run)
-from gen_core.training import Trainer
+from gen_core.classroom.run_info import RunError
+from gen_core.classroom.runs import RunRegistry
+from gen_core.classroom.scheduler import Scheduler, SchedulerFull, default_max_running, ordinal, threads_per_run
+from gen_core.training.runner import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingRunner
+from gen_core.training.trainer import Trainer
+
 
 JOIN_S = 60
 

@@ -1,4 +1,4 @@
-"""gen_core.sweepstore: sweeps persist like runs — saved as their points end, listed again by a new
+"""gen_core.experiments.store: sweeps persist like runs — saved as their points end, listed again by a new
 process, an interrupted one resumed (only its unfinished points train) or deleted by its owner or the
 teacher, a damaged sweep.json one clear line."""
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 
 from conftest import tiny_config, wait_for
 from gen_core import experiments as ex
-from gen_core.owners import Actor
-from gen_core.sweepstore import SWEEP_FILE, SWEEPS_DIR, StoredSweep, SweepStore
+from gen_core.classroom.owners import Actor
+from gen_core.experiments.store import SWEEP_FILE, SWEEPS_DIR, StoredSweep, SweepStore
+
 
 JOIN_S = 60
 A, B = Actor.student("sweep-owner-a-token-000000"), Actor.student("sweep-owner-b-token-000000")
@@ -72,7 +73,7 @@ def test_a_sweep_cut_off_by_a_restart_is_interrupted_and_resumes_only_its_remain
     assert snap.state == ex.INTERRUPTED and stored.resumable
     assert [it.state for it in snap.items] == [ex.FINISHED, ex.PENDING] and snap.items[0].final
 
-    from gen_core import training
+    from gen_core.training import trainer as training
     trained = []
     real = training.Trainer
 

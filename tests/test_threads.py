@@ -1,4 +1,4 @@
-"""Every torch op of a run happens on its own worker thread (gen_core.threads says why).
+"""Every torch op of a run happens on its own worker thread (gen_core.training.threads says why).
 
 Behaviour, not speed: the speed itself is measured by bench/train_speed.py.
 """
@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core import cli
-from gen_core.config import ConfigError
-from gen_core.runner import FAILED, FINISHED, TrainingRunner
-from gen_core.training import Trainer
+from gen_core.cli import commands as cli
+from gen_core.config.checks import ConfigError
+from gen_core.training.runner import FAILED, FINISHED, TrainingRunner
+from gen_core.training.trainer import Trainer
+
 
 TINY_GAN = ["--model", "mlp-gan", "--dataset", "mnist-mini", "--images-per-epoch", "128", "--batch-size", "64",
             "--g-hidden", "32,64", "--d-hidden", "64,32", "--val-images", "64", "--n-fixed", "16",
@@ -106,7 +107,7 @@ def test_a_run_resumed_from_disk_is_built_on_the_thread_that_trains(tmp_path, mi
     import json
 
     from conftest import me, wait_for
-    from gen_core.runs import RunRegistry
+    from gen_core.classroom.runs import RunRegistry
     runs = tmp_path / "runs"
     old = RunRegistry(runs_dir=runs, reap_interval=60)
     rid = old.create(tiny_config("mlp-gan", epochs=3), data=mini_data, start=False, actor=me())

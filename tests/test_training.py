@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core.runner import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, TrainingRunner
-from gen_core.training import Trainer
+from gen_core.training.runner import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, TrainingRunner
+from gen_core.training.trainer import Trainer
+
 
 MODELS = ["mlp-gan", "dcgan", "mlp-vae", "conv-vae"]
 

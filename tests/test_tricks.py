@@ -4,12 +4,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gen_core.checkpoints import load_checkpoint, resume_trainer, save_checkpoint
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.experiments import SWEEP_PARAMS, apply_value
-from gen_core.losses import get_gan_loss
-from gen_core.training import Trainer
-from gen_core.tricks import EXPLAIN, build_model_for, instance_noise_std, largest_singular_values
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.experiments.params import SWEEP_PARAMS, apply_value
+from gen_core.objectives.losses import get_gan_loss
+from gen_core.objectives.tricks import EXPLAIN, build_model_for, instance_noise_std, largest_singular_values
+from gen_core.persistence.checkpoints import save_checkpoint
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.persistence.resume import resume_trainer
+from gen_core.training.trainer import Trainer
 
 
 def _cfg(**changes) -> TrainConfig:
@@ -119,7 +122,7 @@ def test_every_trick_is_sweepable_and_explained(name):
 
 
 def test_ema_warms_up_before_averaging_slowly():
-    from gen_core.tricks import ema_decay_at
+    from gen_core.objectives.tricks import ema_decay_at
     assert ema_decay_at(0.999, 0) == pytest.approx(0.1)      # follows G closely at first …
     assert ema_decay_at(0.999, 90) == pytest.approx(0.91)
     assert ema_decay_at(0.999, 100_000) == 0.999              # … then averages over ~1,000 steps

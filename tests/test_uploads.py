@@ -18,9 +18,11 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from gen_core.checkpoints import CheckpointError, checkpoint_payload, load_checkpoint
-from gen_core.registry import build_model
-from gen_core.training import Trainer
+from gen_core.models.registry import build_model
+from gen_core.persistence.checkpoints import CheckpointError, checkpoint_payload
+from gen_core.persistence.loading import load_checkpoint
+from gen_core.training.trainer import Trainer
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +43,7 @@ def _bytes(payload: dict) -> bytes:
 def zero_stride_giant(payload: dict) -> bytes:
     cfg = json.loads(payload["config"])
     cfg["model_config"].update(g_hidden=[8192, 8192], d_hidden=[8192, 8192])
-    from gen_core.config import TrainConfig
+    from gen_core.config.train import TrainConfig
     with torch.device("meta"):
         model = build_model("mlp-gan", TrainConfig.from_dict(cfg).model_config)
     fake = {k: torch.zeros(1, dtype=v.dtype).expand(v.shape) for k, v in model.state_dict().items()}
@@ -92,7 +94,7 @@ def test_an_untrusted_file_keeps_no_paths_devices_or_tensors(payload, tmp_path):
 
 PROBE = r"""
 import resource, sys, time
-from gen_core.checkpoints import CheckpointError, load_checkpoint
+from gen_core.persistence.checkpoints import CheckpointError; from gen_core.persistence.loading import load_checkpoint
 import torch  # (imported before the baseline)
 data = open(sys.argv[1], "rb").read()
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

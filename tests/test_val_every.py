@@ -2,9 +2,10 @@
 import pytest
 
 from conftest import tiny_config
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.plots import vae_metric_figure
-from gen_core.training import Trainer
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.figures.curves import vae_metric_figure
+from gen_core.training.trainer import Trainer
 
 
 def test_auto_interval_keeps_short_runs_every_epoch_and_long_ones_near_50_points():

@@ -1,19 +1,20 @@
 """What a shared classroom server tells each student about their run: the waiting line, saving
 problems, runs stopped while nobody watched, runs interrupted by a restart — and Resume.
 
-Rendering only; the facts come from `gen_core.runs.RunRegistry` (scheduler, persistence, reaper).
+Rendering only; the facts come from `gen_core.classroom.runs.RunRegistry` (scheduler, persistence, reaper).
 Called by the live panel (ui/live.py) above each run and by the sidebar (ui/sidebar.py).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from gen_core.config import ConfigError
-from gen_core.runner import INTERRUPTED, QUEUED, STOPPED, RunSnapshot
-from gen_core.runs import RunError, RunInfo
-from gen_core.scheduler import ordinal
+from gen_core.classroom.run_info import RunError, RunInfo
+from gen_core.classroom.scheduler import ordinal
+from gen_core.config.checks import ConfigError
+from gen_core.training.runner import INTERRUPTED, QUEUED, STOPPED, RunSnapshot
 
 from . import identity, state
+
 
 # Redraw intervals of the live panel (seconds): a queued run only changes its place in line.
 LIVE_INTERVAL_S = 1.0

@@ -1,7 +1,7 @@
 """Deep links into the Train pages: `?preset=seed000-linear-gan` or `?model=dcgan&lr_g=0.0004`.
 
 Applied once per session, before the sidebar and the page draw their widgets: the link's
-settings go through gen_core.links (and so through TrainConfig's validation) and fill in the
+settings go through gen_core.classroom.links (and so through TrainConfig's validation) and fill in the
 form of the page's family. A bad link changes nothing: the page shows one line saying why, and
 the defaults stay. The settings keys then leave the URL (a run started from them puts its own
 ?run= there), so a refresh does not apply them over what the user changed since.
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core.config import ConfigError
-from gen_core.links import config_from_link, settings_in
+from gen_core.classroom.links import config_from_link, settings_in
+from gen_core.config.checks import ConfigError
 
 from . import settings, state
+
 
 NOTICE = "_link_notice"        # session key: (kind, text) shown above the page's settings
 _SEEN = "_link_seen"           # session key: the query already applied
@@ -23,7 +24,7 @@ FAMILY_PREFIX = {"gan": "gan", "vae": "vae"}
 
 def _family_of_link(wanted: dict) -> str | None:
     from gen_core import presets
-    from gen_core.registry import get_model_spec
+    from gen_core.models.registry import get_model_spec
     try:
         if "preset" in wanted:
             return presets.get_preset(wanted["preset"]).family

@@ -19,7 +19,8 @@ import os
 
 import streamlit as st
 
-from gen_core.owners import Actor, new_token, owner_id, password_matches, valid_token
+from gen_core.classroom.owners import Actor, new_token, owner_id, password_matches, valid_token
+
 
 COOKIE = "gen_core_owner"
 TOKEN_KEY = "_gen_core_owner_token"

@@ -15,9 +15,10 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-from gen_core.runner import QUEUED, RunSnapshot, TrainingRunner
+from gen_core.training.runner import QUEUED, RunSnapshot, TrainingRunner
 
 from . import classroom, state
+
 
 LIVE_INTERVAL_S = classroom.LIVE_INTERVAL_S
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gen_core.describe import unique_name
-from gen_core.config import TrainConfig
+from gen_core.classroom.describe import unique_name
+from gen_core.config.train import TrainConfig
 
 from . import identity, sources, state, widgets
 

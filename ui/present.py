@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+
 KEY = "present"            # session key of the toggle (bound to ?present=1)
 _URL_SEEN = "_url_present_seen"
 CHART_HEIGHT = 440         # px: the charts' row fits 720 px under the compact row

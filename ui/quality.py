@@ -1,4 +1,4 @@
-"""Measured quality in the dashboard (gen_core.metrics / gen_core.reading), shared by the pages.
+"""Measured quality in the dashboard (gen_core.evaluation.metrics / gen_core.evaluation.reading), shared by the pages.
 
 reference(...)        real test vs real train scores, computed once per (dataset, n) for the server
 train_quality(...)    the Train pages: FID / IS / precision & recall over epochs or training seconds
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core import plots, reading
-from gen_core.data import DATASETS, load_dataset
-from gen_core.metrics import METRIC_HELP
-from gen_core.runner import FINAL_STATES
+from gen_core import figures as plots
+from gen_core.data.datasets import DATASETS, load_dataset
+from gen_core.evaluation import reading
+from gen_core.evaluation.metrics import METRIC_HELP
+from gen_core.training.runner import FINAL_STATES
 
 from . import sources
+
 
 COMPARE_N = 2000            # samples per model on the GAN vs VAE page (as the shipped checkpoints)
 SECONDS_PER_1000 = 3.0      # rough CPU cost of scoring 1,000 samples (captions only; varies with load)
@@ -56,13 +58,13 @@ def _measured(version: str, dataset: str, n: int, family: str, recon_loss: str, 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _model_sharpness(version: str, dataset: str, n: int, _model) -> dict:
-    from gen_core.metrics import model_sharpness
+    from gen_core.evaluation.metrics import model_sharpness
     return model_sharpness(_model, load_dataset(dataset), n)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _real_sharpness(dataset: str, n: int) -> dict:
-    from gen_core.metrics import real_sharpness
+    from gen_core.evaluation.metrics import real_sharpness
     return real_sharpness(load_dataset(dataset), n)
 
 

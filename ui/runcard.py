@@ -1,8 +1,8 @@
 """A run as a thing you work with: its name and note, its full settings, a link to them, Delete.
 
-Names and notes are read through `RunRegistry.info` (one place: gen_core.runs) and written with
+Names and notes are read through `RunRegistry.info` (one place: gen_core.classroom.runs) and written with
 `rename` / `set_note` (saved in the run's run.json). Renaming, notes and Delete are offered on the runs
-this browser may control (its owner, or the teacher: `state.mine`, gen_core.owners).
+this browser may control (its owner, or the teacher: `state.mine`, gen_core.classroom.owners).
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from gen_core.describe import MAX_NAME, MAX_NOTE, default_run_name, settings_rows, unique_name
-from gen_core.links import link_query
-from gen_core.runs import RunError
+from gen_core.classroom.describe import MAX_NAME, MAX_NOTE, default_run_name, settings_rows, unique_name
+from gen_core.classroom.links import link_query
+from gen_core.classroom.run_info import RunError
 
 from . import identity, settings, state
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import streamlit as st
 
-from gen_core.config import (COLOUR_DATASET_NAMES, DCGAN_UPSAMPLE, GAN_LOSS_NAMES, RECON_LOSS_NAMES, ConfigError,
-                             TrainConfig)
-from gen_core.losses import GAN_LOSSES
-from gen_core.registry import get_model_spec
-from gen_core.tricks import EXPLAIN as TRICKS
+from gen_core.config.checks import ConfigError
+from gen_core.config.models import DCGAN_UPSAMPLE
+from gen_core.config.train import COLOUR_DATASET_NAMES, GAN_LOSS_NAMES, RECON_LOSS_NAMES, TrainConfig
+from gen_core.models.registry import get_model_spec
+from gen_core.objectives.losses import GAN_LOSSES
+from gen_core.objectives.tricks import EXPLAIN as TRICKS
+
 
 try:  # presets arrive with gen_core.presets; the page works without them
     from gen_core import presets as _presets
@@ -36,7 +38,7 @@ DEMO_EPOCHS = 10
 PERSIST = dict(persist_state="session")
 
 # The generated colour datasets a Train page can pick instead of the sidebar's grey one, with the
-# picture size their models must have (gen_core.shapes draws 32×32 RGB).
+# picture size their models must have (gen_core.data.shapes draws 32×32 RGB).
 COLOUR_DATA_SHAPE = {"shapes": {"image_size": 32, "channels": 3}}
 assert set(COLOUR_DATA_SHAPE) == set(COLOUR_DATASET_NAMES)
 
@@ -45,7 +47,7 @@ def data_shape(dataset: str) -> dict[str, int]:
     """Model-config overrides that fit `dataset`'s pictures (none for the grey 28×28 sets)."""
     return dict(COLOUR_DATA_SHAPE.get(dataset, {}))
 
-# Quality scoring during training (gen_core.metrics): off by default, a few seconds per score on a CPU.
+# Quality scoring during training (gen_core.evaluation.metrics): off by default, a few seconds per score on a CPU.
 QUALITY_SAMPLES = (200, 500, 1000, 2000)
 DEFAULT_QUALITY_SAMPLES = 500
 
@@ -154,7 +156,7 @@ def _set_values(prefix: str, values: dict[str, Any], *, only_missing: bool = Fal
 
 
 def init(prefix: str, family: str) -> None:
-    """First visit: every widget gets the page's default recipe (gen_core.presets.PAGE_DEFAULTS)."""
+    """First visit: every widget gets the page's default recipe (gen_core.presets.defaults.PAGE_DEFAULTS)."""
     first = _page_default_model(family)
     _set_values(prefix, _values_from_config(_default_config(first)), only_missing=True)
     for model in (GAN_MODELS if family == "gan" else VAE_MODELS):
@@ -339,7 +341,7 @@ def gan_settings(prefix: str = "gan") -> None:
 
 
 def _tricks(prefix: str) -> None:
-    """The stabilisation tricks (gen_core.tricks), each with its one-line explanation."""
+    """The stabilisation tricks (gen_core.objectives.tricks), each with its one-line explanation."""
     with st.expander("Stabilisation tricks — switch one off and watch the run get worse", expanded=False):
         c = st.columns(2)
         c[0].checkbox("Spectral norm in D", key=_k(prefix, "spectral_norm"), **PERSIST)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gen_core.config import DATASET_NAMES
-from gen_core.data import DATASETS, dataset_status, load_dataset
-from gen_core.device import device_description
+from gen_core.config.train import DATASET_NAMES
+from gen_core.data.datasets import DATASETS, dataset_status, load_dataset
+from gen_core.training.device import device_description
 
 from . import classroom, identity, present, runcard, state
+
 
 STATUS_TEXT = {"full": "full dataset on disk", "embedded": "embedded subset, always there",
                "missing": "not on disk: download, else the embedded subset"}

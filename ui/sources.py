@@ -2,7 +2,7 @@
 
 A choice is a *source key* string ("run:<id>", "file:<path>", "upload:<sha1>") so it can sit in
 session state and a fragment can re-resolve it every second (a live run's model changes at each
-epoch end). `resolve(key)` turns it into a `gen_core.runs.ModelView`.
+epoch end). `resolve(key)` turns it into a `gen_core.classroom.model_views.ModelView`.
 """
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from gen_core.runs import ModelView, view_from_checkpoint
+from gen_core.classroom.model_views import ModelView, view_from_checkpoint
 
 from . import state
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
@@ -39,7 +40,8 @@ _UPLOAD_LOCK = threading.Lock()
 _UPLOAD_LOADING = threading.Lock()
 
 try:
-    from gen_core.checkpoints import CheckpointError, load_checkpoint
+    from gen_core.persistence.checkpoints import CheckpointError
+    from gen_core.persistence.loading import load_checkpoint
 except ImportError:  # pragma: no cover - only before checkpoints.py exists
     load_checkpoint = None
 
@@ -124,7 +126,7 @@ def _shared_upload(digest: str, data: bytes | None, name: str) -> tuple[ModelVie
             return hit
     if data is None:
         return None
-    from gen_core.checkpoints import UPLOAD_MAX_BYTES
+    from gen_core.persistence.checkpoints import UPLOAD_MAX_BYTES
     with _UPLOAD_LOADING:  # one parse at a time: a class uploading together does not multiply the peak
         with _UPLOAD_LOCK:
             hit = _UPLOAD_VIEWS.get(digest)

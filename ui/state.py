@@ -4,7 +4,7 @@ Focus: each session remembers one run per family (the Train pages show "their" f
 run) plus the last one focused (the explorer's default). The run id also goes into the
 URL (`?run=<id>`), so a refresh, or the same URL on another screen, re-attaches to it.
 A fresh session focuses nothing: in a classroom every student starts their own run. Only
-runs this browser may see (ui/identity, gen_core.owners: its own, the ones the teacher shows
+runs this browser may see (ui/identity, gen_core.classroom.owners: its own, the ones the teacher shows
 to the class, and — unless the teacher hides them — others' runs read-only) can be focused,
 by link or picker; only its own (or, for the teacher, any) can be controlled.
 
@@ -21,10 +21,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from gen_core.config import DATASET_NAMES
-from gen_core.runs import RunRegistry
+from gen_core.classroom.runs import RunRegistry
+from gen_core.config.train import DATASET_NAMES
 
 from . import identity
+
 
 REPO = Path(__file__).resolve().parents[1]
 SESSION_KEY = "_gen_core_session_id"
@@ -48,7 +49,7 @@ def registry() -> RunRegistry:
     """The process-wide run registry: shared by every session of this server, persisted in runs_dir().
 
     Slots (GEN_CORE_MAX_RUNS), waiting line (GEN_CORE_MAX_QUEUED), idle stop (GEN_CORE_IDLE_TIMEOUT_S)
-    and memory pruning (GEN_CORE_KEEP_FINISHED_S) come from the environment (see gen_core.runs)."""
+    and memory pruning (GEN_CORE_KEEP_FINISHED_S) come from the environment (see gen_core.classroom.runs)."""
     reg = RunRegistry(runs_dir=runs_dir())
     _freeze_startup_objects()
     return reg
@@ -58,11 +59,10 @@ def _freeze_startup_objects() -> None:
     """Move everything imported so far (torch, streamlit, plotly, pandas: ~275k objects) out of the
     garbage collector's sight: a full collection then takes ~0 ms instead of ~130 ms (measured), so
     Python's own collections stop pausing every page and training thread of the server."""
+    import atexit
     import gc
 
-    import atexit
-
-    import gen_core.plots  # noqa: F401 — the pages' heavy imports (plotly, pandas), before freezing
+    import gen_core.figures  # noqa: F401 — the pages' heavy imports (plotly, pandas), before freezing
     gc.collect()
     gc.freeze()
     atexit.register(gc.unfreeze)  # a clean shutdown (extension modules check for leaked objects)
@@ -176,5 +176,5 @@ def device() -> str:
 
 def device_text(name: str | None = None) -> str:
     """'CPU (2 cores)' / 'GPU: …': the same words on every page."""
-    from gen_core.device import device_description
+    from gen_core.training.device import device_description
     return device_description(name or device())

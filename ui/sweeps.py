@@ -2,14 +2,15 @@
 
 Like the run registry (ui.state.registry), it lives in st.cache_resource: a page refresh, or a
 second screen in the classroom, finds the same sweeps, still running in their background thread.
-Sweeps are saved under the runs dir (gen_core.sweepstore), so a restarted server lists them again;
+Sweeps are saved under the runs dir (gen_core.experiments.store), so a restarted server lists them again;
 one cut off by the restart can be resumed or deleted by its owner or the teacher.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from gen_core.sweepstore import SweepStore
+from gen_core.experiments.store import SweepStore
+
 
 FOCUS = "sweep_focus"  # session key: the sweep shown on the Experiments page
 
@@ -35,7 +36,7 @@ def slot_for(actor):
 
 def start(base, param, values, seeds) -> str:
     """Start a sweep owned by this browser; RunError-style refusals come back as SweepError."""
-    from gen_core.experiments import SweepError
+    from gen_core.experiments.params import SweepError
 
     from . import identity, state
     actor = identity.actor()
@@ -47,7 +48,7 @@ def start(base, param, values, seeds) -> str:
 
 def stop(sweep_id: str) -> None:
     """The Stop button: only the sweep's owner or the teacher."""
-    from gen_core.owners import may_control
+    from gen_core.classroom.owners import may_control
 
     from . import identity
     sweep = store().get(sweep_id)
@@ -60,8 +61,8 @@ ERROR = "_sweep_error"  # session key: why the last Resume / Delete was refused
 
 def resume(sweep_id: str) -> None:
     """The Resume button of an interrupted sweep: its remaining points, through this browser's slots."""
-    from gen_core.config import ConfigError
-    from gen_core.experiments import SweepError
+    from gen_core.config.checks import ConfigError
+    from gen_core.experiments.params import SweepError
 
     from . import identity, state
     actor = identity.actor()
@@ -78,13 +79,13 @@ def resume(sweep_id: str) -> None:
 
 def _owner_actor(owner: str):
     # the teacher resumes a student's sweep: it queues as that student's job (their caps, their turn)
-    from gen_core.owners import Actor
+    from gen_core.classroom.owners import Actor
     return Actor(owner)
 
 
 def delete(sweep_id: str) -> None:
     """The Delete button: stops it if it trains, then removes it and its folder (owner or teacher)."""
-    from gen_core.experiments import SweepError
+    from gen_core.experiments.params import SweepError
 
     from . import identity
     try:
@@ -98,7 +99,7 @@ def delete(sweep_id: str) -> None:
 
 def visible(actor=None) -> list:
     """The sweeps this browser may see, newest first: its own, and others' unless the teacher hides them."""
-    from gen_core.owners import OTHERS_HIDDEN, may_control
+    from gen_core.classroom.owners import OTHERS_HIDDEN, may_control
 
     from . import identity, state
     actor = actor or identity.actor()

@@ -1,4 +1,4 @@
-"""Estimated time and memory of a setting, shown before a run starts: from gen_core.budget's FLOP and
+"""Estimated time and memory of a setting, shown before a run starts: from gen_core.classroom.budget's FLOP and
 memory model (the model is sized on the meta device; nothing is built or trained by the page)."""
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import threading
 
 import streamlit as st
 
-from gen_core.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb
-from gen_core.config import ConfigError, TrainConfig
-from gen_core.data import load_dataset
-from gen_core.estimate import measured_epoch_seconds, speed_key
+from gen_core.classroom.budget import MemoryEstimate, TimeEstimate, estimate_memory, estimate_time, fmt_mb
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import TrainConfig
+from gen_core.data.datasets import load_dataset
+from gen_core.training.estimate import measured_epoch_seconds, speed_key
 
 from . import state
 from .widgets import fmt_seconds
+
 
 SLOW_EPOCH_S = 60.0   # slower than this is hard to watch live
 _CACHE: dict[str, tuple[TimeEstimate, MemoryEstimate]] = {}   # process-wide, bounded below

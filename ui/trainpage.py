@@ -11,15 +11,17 @@ from typing import Callable
 
 import streamlit as st
 
-from gen_core import plots
-from gen_core.budget import check_budget
-from gen_core.config import COLOUR_DATASET_NAMES, ConfigError, TrainConfig
-from gen_core.data import DATASETS
-from gen_core.describe import hyper_summary
-from gen_core.registry import get_model_spec
-from gen_core.runs import RunError
+from gen_core import figures as plots
+from gen_core.classroom.budget import check_budget
+from gen_core.classroom.describe import hyper_summary
+from gen_core.classroom.run_info import RunError
+from gen_core.config.checks import ConfigError
+from gen_core.config.train import COLOUR_DATASET_NAMES, TrainConfig
+from gen_core.data.datasets import DATASETS
+from gen_core.models.registry import get_model_spec
 
 from . import deeplinks, identity, live, present, runcard, settings, state, timing, widgets
+
 
 PAGE_PATH = {"gan": "train-gan", "vae": "train-vae"}
 

@@ -8,9 +8,11 @@ from typing import Callable, Sequence
 import numpy as np
 import streamlit as st
 
-from gen_core.imaging import gif_bytes, make_grid, png_bytes, upscale
-from gen_core.plots import history_csv
-from gen_core.runner import FAILED, FINISHED, PAUSED, RUNNING, STARTING, STOPPED, RunSnapshot, TrainingRunner
+from gen_core.data.imaging import gif_bytes, make_grid, png_bytes, upscale
+from gen_core.figures.curves import history_csv
+from gen_core.training.runner import (FAILED, FINISHED, PAUSED, RUNNING, STARTING, STOPPED, RunSnapshot,
+                                      TrainingRunner)
+
 
 STATE_BADGES = {
     STARTING: ("starting", "gray", ":material/hourglass_top:"),
@@ -61,7 +63,7 @@ def state_badge(state: str) -> None:
 
 def control(run_id: str, action: str) -> None:
     """A control button's callback: the registry checks that this browser may act on the run."""
-    from gen_core.runs import RunError
+    from gen_core.classroom.run_info import RunError
 
     from . import identity, state
     try:
@@ -85,7 +87,7 @@ def control_allowed(snap: RunSnapshot) -> bool:
     if error:
         st.error(error, icon=":material/lock:")
     if not session.mine(snap.run_id):
-        from gen_core.owners import owner_name
+        from gen_core.classroom.owners import owner_name
         st.caption(f":material/visibility: Watching {owner_name(session.registry().owner_of(snap.run_id))}'s run "
                    "(read-only): only the student who started it, or the teacher, can control it.")
         return False
@@ -272,7 +274,7 @@ def save_panel(run_id: str, snap: RunSnapshot, *, key: str) -> None:
     """Once a run is over: save it to runs/ (then the explorer lists it) or download the file."""
     from pathlib import Path
 
-    from gen_core.runs import RunError
+    from gen_core.classroom.run_info import RunError
 
     from . import state
     if snap.is_active or snap.step == 0:

@@ -22,7 +22,7 @@ class GAN(nn.Module):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.d_has_batch_stats = d_has_batch_stats
-        # An exponential moving average of G's weights (gen_core.tricks, Yazıcı et al. 2019), or None.
+        # An exponential moving average of G's weights (gen_core.objectives.tricks, Yazıcı et al. 2019), or None.
         # When present it draws every sample shown or scored; the live `generator` is what trains.
         self.ema_generator: nn.Module | None = None
 

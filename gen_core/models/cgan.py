@@ -18,9 +18,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import CGANConfig
-from .base import GAN
-from .dcgan import _UPSAMPLERS
+from gen_core.config.models import CGANConfig
+from gen_core.models.base import GAN
+from gen_core.models.dcgan import _UPSAMPLERS
 
 
 def _plan(image_size: int) -> tuple[int, list[int]]:
@@ -87,7 +87,7 @@ class ConditionalGAN(GAN):
         self.num_classes = cfg.num_classes
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.sampler(z, y)  # the EMA generator when there is one (gen_core.tricks)
+        return self.sampler(z, y)  # the EMA generator when there is one (gen_core.objectives.tricks)
 
     def decode_to_unit(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return (self.sampler(z, y) + 1) / 2

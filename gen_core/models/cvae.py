@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import CVAEConfig
-from .base import VAE, VAEOutput
-from .vae import GaussianHead, _relu_stack
+from gen_core.config.models import CVAEConfig
+from gen_core.models.base import VAE, VAEOutput
+from gen_core.models.vae import GaussianHead, _relu_stack
 
 
 def label_vector(y: torch.Tensor | None, n: int, num_classes: int, device, *, cycle: bool) -> torch.Tensor:

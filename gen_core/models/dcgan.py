@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import DCGANConfig
-from .base import GAN
+from gen_core.config.models import DCGANConfig
+from gen_core.models.base import GAN
 
 
 def _plan(image_size: int) -> tuple[int, list[int]]:

@@ -12,9 +12,9 @@ import math
 import torch
 from torch import nn
 
-from ..config import MLPGANConfig
-from .base import GAN
-from .layers import FastDropout
+from gen_core.config.models import MLPGANConfig
+from gen_core.models.base import GAN
+from gen_core.models.layers import FastDropout
 
 
 def _mlp(widths: list[int], *, slope: float, dropout: float = 0.0, batch_norm: bool = False) -> list[nn.Module]:

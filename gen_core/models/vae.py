@@ -12,8 +12,8 @@ import math
 import torch
 from torch import nn
 
-from ..config import ConvVAEConfig, MLPVAEConfig
-from .base import VAE
+from gen_core.config.models import ConvVAEConfig, MLPVAEConfig
+from gen_core.models.base import VAE
 
 
 class GaussianHead(nn.Module):
@@ -101,6 +101,6 @@ def build_conv_vae(cfg: ConvVAEConfig) -> VAE:
 
 
 def _check_side(cfg: ConvVAEConfig) -> None:
-    from ..config import ConfigError
+    from gen_core.config.checks import ConfigError
     if cfg.image_size % (2 ** len(cfg.conv_channels)):
         raise ConfigError(f"conv-vae needs an image side divisible by {2 ** len(cfg.conv_channels)}.")

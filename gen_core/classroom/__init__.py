@@ -1,0 +1,1 @@
+"""The classroom server side: run registry, owners, scheduler, budgets, executors, links."""

@@ -1,0 +1,1 @@
+"""Evaluation: the evaluator CNN, quality metrics, readings, latent exploration."""

@@ -1,0 +1,53 @@
+"""Plotly figure builders (plain functions, tested without a UI) and figure packs."""
+from gen_core.figures.comparison import runs_overlay_figure, sweep_curves_figure, sweep_summary_figure
+from gen_core.figures.curves import (COLORS, DEFAULT_SMOOTHING, MAX_POINTS, PROBABILITY_READOUT, TITLES,
+                                     VAE_METRICS, X_AXES, d_output_figure, downsample_indices, ema,
+                                     family_loss_figure, for_projector, gan_loss_figures, history_csv,
+                                     history_frame, metric_figure, vae_figures, vae_metric_figure, vae_units)
+from gen_core.figures.latent import (class_names, latent_map_figure, latent_map_pixel, latent_scatter_figure,
+                                     normal_quantiles, png_data_uri, project_2d)
+from gen_core.figures.quality import (PR_TITLE, QUALITY_COLORS, QUALITY_METRICS, REFERENCE_COLOR,
+                                      class_histogram_figure, has_quality, precision_recall_figure, quality_figure,
+                                      sharpness_figure)
+
+
+__all__ = [
+    "COLORS",
+    "DEFAULT_SMOOTHING",
+    "MAX_POINTS",
+    "PROBABILITY_READOUT",
+    "PR_TITLE",
+    "QUALITY_COLORS",
+    "QUALITY_METRICS",
+    "REFERENCE_COLOR",
+    "TITLES",
+    "VAE_METRICS",
+    "X_AXES",
+    "class_histogram_figure",
+    "class_names",
+    "d_output_figure",
+    "downsample_indices",
+    "ema",
+    "family_loss_figure",
+    "for_projector",
+    "gan_loss_figures",
+    "has_quality",
+    "history_csv",
+    "history_frame",
+    "latent_map_figure",
+    "latent_map_pixel",
+    "latent_scatter_figure",
+    "metric_figure",
+    "normal_quantiles",
+    "png_data_uri",
+    "precision_recall_figure",
+    "project_2d",
+    "quality_figure",
+    "runs_overlay_figure",
+    "sharpness_figure",
+    "sweep_curves_figure",
+    "sweep_summary_figure",
+    "vae_figures",
+    "vae_metric_figure",
+    "vae_units",
+]

@@ -1,0 +1,1 @@
+"""Training objectives: GAN and VAE losses, per-step updates, stabilisation tricks."""

@@ -1,0 +1,1 @@
+"""Persistence: checkpoints, resumable run state, run folders, atomic writes."""
