@@ -23,7 +23,11 @@ T = 60
 def executor():
     from gen_core.classroom.executors.ray_executor import RayExecutor
     ex = RayExecutor(init_options=dict(num_cpus=2, object_store_memory=100 * 1024 * 1024))
-    ex.connect()
+    # Connect as the server does: from a thread that then ends. (Ray's local processes die with the
+    # thread that forked them; connecting on pytest's main thread hid that the server died this way.)
+    connecting = ex.connect_in_background()
+    connecting.join(T)
+    assert not connecting.is_alive() and ex.connected, ex.problem
     yield ex
     ex.shutdown()
 
@@ -38,6 +42,12 @@ def test_history_deltas_send_only_what_is_new():
     assert delta((a,), (a, b, c)) == ("tail", (b, c))
     assert delta((a, b), (a, c)) == ("full", (a, c))          # thinned: b left
     assert apply_delta((a,), ("tail", (b,))) == (a, b) and apply_delta((a, b), ("full", (c,))) == (c,)
+
+
+def test_ray_outlives_the_thread_that_connected(executor):
+    # (the connecting thread has ended: its death signal, if Ray's processes had it, has been sent)
+    assert ray.get(ray.put(41)) + 1 == 42
+    assert ray.cluster_resources().get("CPU") == 2
 
 
 def test_a_ray_run_behaves_like_a_thread_run(executor, tmp_path):

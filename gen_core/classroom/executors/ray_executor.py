@@ -91,6 +91,7 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._actor_cls = None
         self._owns_ray = False
+        self._owner_release = threading.Event()   # set: the thread that ran ray.init may end
         self._resources: dict = {}
         self._data: OrderedDict[int, tuple[Any, Any]] = OrderedDict()   # id(data) → (data, ObjectRef)
 
@@ -128,7 +129,7 @@ class RayExecutor:
                     options["object_store_memory"] = int(store_mb * 1024 * 1024)
                 options.update(self.init_options)
                 options.setdefault("runtime_env", runtime_env)
-                ray.init(**options)
+                self._init_in_owner_thread(ray, options)
                 self._owns_ray = True
             self._resources = dict(ray.cluster_resources())
             self.startup_seconds = time.perf_counter() - t0
@@ -142,6 +143,29 @@ class RayExecutor:
                 callback(capacity)
             except Exception:  # noqa: BLE001 — a listener must not break the connection
                 log.exception("ray executor: on_connect callback failed")
+
+    def _init_in_owner_thread(self, ray, options: dict) -> None:
+        """`ray.init` in a thread that lives as long as this executor's Ray. A local ray.init forks Ray's
+        processes (GCS, raylet) with PR_SET_PDEATHSIG, which Linux fires when the *thread* that forked
+        them ends: started from the background connect or a run's worker, Ray was SIGKILLed a second
+        later and the server with it ("connection to the plasma store is failed. Terminate the process")."""
+        started, failure = threading.Event(), []
+
+        def own():
+            try:
+                ray.init(**options)
+            except BaseException as e:  # noqa: BLE001 — handed to the caller below
+                failure.append(e)
+                return
+            finally:
+                started.set()
+            self._owner_release.wait()
+
+        self._owner_release = threading.Event()
+        threading.Thread(target=own, name="gen_core-ray-owner", daemon=True).start()
+        started.wait()
+        if failure:
+            raise failure[0]
 
     def connect_in_background(self) -> threading.Thread:
         """Start connecting now (a local Ray takes seconds to start), so the first run need not wait."""
@@ -173,6 +197,7 @@ class RayExecutor:
                 import ray
                 ray.shutdown()
                 self._owns_ray = False
+                self._owner_release.set()   # the thread that started Ray may end now
 
     # ------------------------------------------------------------------ runs
     def runner(self, config, data=None, *, trainer=None, run_id: str | None = None) -> "RayRunner":
