@@ -127,6 +127,26 @@ def test_a_crashed_worker_fails_only_its_run_and_a_lost_one_is_resumable(executo
         reg.clear()
 
 
+def test_a_run_over_its_memory_cap_fails_with_the_reason_while_the_other_run_finishes(executor, monkeypatch):
+    from gen_core.classroom.executors.ray_executor import RayExecutor
+    monkeypatch.setenv("GEN_CORE_MAX_RUN_MB", "100000")   # the server's estimate lets it through: the worker's cap acts
+    capped = RayExecutor(memory_mb_per_run=400)            # on the Ray the module started
+    capped.connect()
+    reg = RunRegistry(max_active=2, executor=capped)
+    try:
+        fits = reg.create(_config(epochs=2), run_id="fitsin")
+        # ~75M parameters: weights, gradients and Adam's moments need ~1.2 GB, three times the cap
+        hog = reg.create(_config(epochs=1, model_overrides=dict(g_hidden=(4096,) * 3, d_hidden=(4096,) * 3)),
+                         run_id="hogsmem")
+        assert reg.get(hog).join(T)
+        snap = reg.snapshot(hog)
+        assert snap.state == FAILED and "ran out of memory" in snap.error, (snap.state, snap.error)
+        assert reg.get(fits).join(T) and reg.snapshot(fits).state == FINISHED, reg.snapshot(fits).error
+        assert ray.get(ray.put(1)) == 1                    # and Ray (with the server) is still there
+    finally:
+        reg.clear()
+
+
 def test_the_environment_chooses_ray_and_the_slots_follow_the_cluster(executor, monkeypatch):
     monkeypatch.setenv("GEN_CORE_EXECUTOR", "ray")
     monkeypatch.delenv("GEN_CORE_MAX_RUNS", raising=False)

@@ -19,13 +19,39 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
+from pathlib import Path
 
 from gen_core.config.train import TrainConfig
 from gen_core.persistence.checkpoints import checkpoint_payload
 from gen_core.persistence.loading import load_checkpoint_bytes
 from gen_core.persistence.resume import resume_trainer
 from gen_core.training.runner import FINAL_STATES, TrainingRunner
+
+
+def cap_memory(mb: float | None) -> int | None:
+    """Hold this worker process to `mb` MB of private memory beyond what it uses now (RLIMIT_DATA:
+    heap and anonymous mappings, where tensors live; shared object-store pages do not count). Past
+    it allocations fail, torch raises "can't allocate memory" and the run ends "failed: ran out of
+    memory" while the server and other runs go on, instead of the node's OOM killer picking a
+    victim (perhaps Ray's raylet). Not with CUDA, which maps large private regions. Returns the
+    limit in bytes, or None when none was set (no limit asked, or not Linux)."""
+    if not mb:
+        return None
+    try:
+        import resource
+        used = re.search(r"VmData:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    except (ImportError, OSError):
+        return None
+    if used is None:
+        return None
+    limit = int(used.group(1)) * 1024 + int(mb * 1024 * 1024)
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return limit
 
 
 def trainer_bytes(trainer, *, slim: bool = False) -> bytes:
@@ -60,7 +86,8 @@ class TrainingActor:
     """One run, trained in this (Ray worker) process. Built and started by the server's RayRunner."""
 
     def __init__(self, config: dict, run_id: str, data=None, state: bytes | None = None,
-                 threads: int = 1, paused: bool = False):
+                 threads: int = 1, paused: bool = False, memory_mb: float | None = None):
+        self.memory_limit = cap_memory(memory_mb)
         cfg = TrainConfig.from_dict(config)
         build = None
         self._last_state_step: int | None = None
@@ -127,4 +154,4 @@ class TrainingActor:
                 "pid": os.getpid()}
 
 
-__all__ = ["TrainingActor", "trainer_bytes", "delta", "apply_delta"]
+__all__ = ["TrainingActor", "cap_memory", "trainer_bytes", "delta", "apply_delta"]

@@ -46,8 +46,9 @@ from typing import Any, Callable
 
 from gen_core.classroom.envvars import env_number
 from gen_core.classroom.executors.ray_actor import apply_delta, trainer_bytes
+from gen_core.classroom.executors.ray_failures import classify_loss
 from gen_core.training.runner import (FAILED, FINAL_STATES, INTERRUPTED, PAUSED, RUNNING, STARTING, STOPPED,
-                                      TrainingRunner, failure_reason)
+                                      TrainingRunner)
 
 
 log = logging.getLogger("gen_core")
@@ -230,7 +231,18 @@ class RayExecutor:
             options["memory"] = int(self.memory_mb_per_run * 1024 * 1024)
         threads = max(1, int(self.cpus_per_run))
         return self._actor_cls.options(**options).remote(runner.config.to_dict(), runner.run_id, data_ref, state,
-                                                         threads, paused)
+                                                         threads, paused, self.memory_cap_mb(runner.config))
+
+    def memory_cap_mb(self, config) -> float | None:
+        """The private memory a CPU run's worker may add once started (enforced there, see
+        ray_actor.cap_memory): GEN_CORE_RAY_MEMORY_MB_PER_RUN, else 1.5 × the server's per-run budget
+        (the budget bounds the estimate, the cap the real thing); none for GPU runs."""
+        if self.gpus_for(config):
+            return None
+        if self.memory_mb_per_run:
+            return float(self.memory_mb_per_run)
+        from gen_core.classroom.budget import run_budget_mb
+        return 1.5 * run_budget_mb(self.capacity() if self._resources else None)
 
 
 class RayRunner(TrainingRunner):
@@ -425,34 +437,6 @@ class RayRunner(TrainingRunner):
             self._state, self._error = state, reason
             if self._snapshot is not None:
                 self._snapshot = dataclasses.replace(self._snapshot, state=state, error=reason)
-
-
-def classify_loss(exc: BaseException, address: str | None = None) -> tuple[str, str]:
-    """(state, reason) for an exception that ended a Ray-driven run."""
-    try:
-        import ray.exceptions as rex
-    except ImportError:  # pragma: no cover — we only get here with Ray
-        return FAILED, failure_reason(exc)
-    text = " ".join(str(exc).split())
-    low = text.lower()
-    if isinstance(exc, rex.ActorUnschedulableError):
-        return FAILED, f"no Ray worker can take this run ({text[:300]})"
-    # Ray's memory monitor (not the generic "maybe the OOM killer" advice every crash message carries).
-    if isinstance(exc, rex.OutOfMemoryError) or "low on memory" in low or "memory monitor" in low:
-        return FAILED, ("ran out of memory: Ray's memory monitor ended its worker. Try a smaller model, a smaller "
-                        "batch size or fewer runs at once.")
-    if isinstance(exc, rex.NodeDiedError) or isinstance(exc, rex.RayActorError) and (
-            "ray.kill" in low or "node has died" in low or "its node" in low or getattr(exc, "preempted", False)):
-        return INTERRUPTED, ("its Ray worker was lost (" + text[:300] + "); resume it to continue from its "
-                             "last saved epoch.")
-    if isinstance(exc, rex.RayActorError) and getattr(exc, "actor_init_failed", False):
-        return FAILED, f"its Ray worker could not start the run ({text[:400]})"
-    if isinstance(exc, rex.RayActorError):
-        return FAILED, ("its training process crashed (the Ray worker died unexpectedly, e.g. a segfault or an "
-                        "abort in native code); the server and the other runs are unaffected.")
-    if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__module__.startswith("ray") and "connect" in low:
-        return INTERRUPTED, f"the Ray cluster at {address or 'this machine'} cannot be reached ({text[:200]})."
-    return FAILED, failure_reason(exc)
 
 
 __all__ = ["RayExecutor", "RayRunner", "ray_available", "classify_loss", "POLL_INTERVAL"]
