@@ -1,42 +1,6 @@
-"""A process-wide, thread-safe registry of training runs, and read-only views of trained models.
-
-The dashboard holds ONE `RunRegistry` (through `st.cache_resource`), so every browser
-session of the server sees the same runs: a page refresh (or a second laptop in the
-class) re-attaches to a run by its id, which the app keeps in the URL.
-
-    registry = RunRegistry(runs_dir="runs")                        # runs survive a restart
-    run_id = registry.create(TrainConfig(model="mlp-gan", epochs=3))   # starts, or waits in line
-    registry.snapshot(run_id)            # RunSnapshot: progress, metrics, epoch images, queue place
-    registry.get(run_id).pause()         # the TrainingRunner's own controls
-    registry.touch(run_id, session_id)   # a page shows it (idle runs are stopped, see below)
-    registry.resume(run_id)              # continue a stopped or interrupted run from its checkpoint
-    view = registry.view(run_id)         # ModelView: a frozen copy of the model to decode from
-    registry.save(run_id, "run.pt")      # via gen_core.persistence.checkpoints, once the run is over
-
-A classroom shares one server, so the registry keeps every resource bounded:
-
-* Slots: a `gen_core.classroom.scheduler.Scheduler` lets at most `max_running` runs train at once
-  (default: GEN_CORE_MAX_RUNS, else the CPU core count) and queues the rest first come, first
-  served (state "queued", `RunSnapshot.queue_position`); running runs share the CPU threads.
-* Disk: with `runs_dir`, every run is written under runs_dir/<run_id>/ (gen_core.persistence.persist) after
-  each epoch. A new registry on the same folder lists those runs again — unfinished ones as
-  "interrupted" — and `resume` continues them from their last checkpoint.
-* Idle runs: pages call `touch(run_id, session_id)` while they show a run. An active run that
-  has been watched, but by no page for `idle_timeout` seconds (GEN_CORE_IDLE_TIMEOUT_S, default
-  900), is stopped; its results are kept and it can be resumed. Runs nobody ever watched
-  (scripts, notebooks, tests) are never stopped for that.
-* Memory: at most `max_runs` finished runs stay in memory; finished runs nobody looked at for
-  `keep_finished_s` (GEN_CORE_KEEP_FINISHED_S, default 1800) leave it too. Runs that are safely
-  on disk go first and stay listed: `get`, `snapshot` or `view` re-open them from their folder.
-  Per-run histories and epoch images are capped by the Trainer (gen_core.training).
-
-Thread-safety: the registry's own dicts are guarded by a lock; runners publish immutable
-snapshots; models handed out for decoding are *copies* made in the worker thread at the
-end of each epoch (or after the worker has ended), in eval mode, so the UI never reads
-weights while an optimiser step writes them, nor flips a training model into eval mode.
-A daemon thread ("gen_core-reaper") applies the idle and memory rules every few seconds.
-
-No streamlit import: the CLI or a notebook can use this too.
+"""Runs on disk: re-open, resume from the last epoch (the Trainer is built on the run's own worker
+thread, see gen_core/training/threads.py), frozen model views and saved checkpoints. A mixin of
+`RunRegistry` (gen_core/classroom/runs.py), which documents the registry as a whole.
 """
 from __future__ import annotations
 
