@@ -145,27 +145,23 @@ class OwnerControls:
         """Give a run a name (shown in every picker; saved in its run.json). Returns the cleaned name.
         Only its owner or the teacher may (actor None: the local process). Raises RunError for an
         unknown run or an unusable name, NotYourRun for someone else's run."""
-        self._check(run_id, actor, "rename")
-        try:
-            name = clean_name(name)
-        except ValueError as e:
-            raise RunError(str(e)) from None
-        self._edit_record(run_id, label=name)
-        return name
+        return self._set_text(run_id, actor, "rename", "label", clean_name, name)
 
     def set_note(self, run_id: str, note: str, actor: Actor | None = None) -> str:
         """Attach a note to a run ("lr too high: D wins by epoch 2"). Returns the cleaned note.
         Owner or teacher only, as `rename`."""
-        self._check(run_id, actor, "write a note on")
+        return self._set_text(run_id, actor, "write a note on", "note", clean_note, note)
+
+    def _set_text(self, run_id: str, actor: Actor | None, what: str, field: str, clean, text: str) -> str:
+        self._check(run_id, actor, what)
         try:
-            note = clean_note(note)
+            text = clean(text)
         except ValueError as e:
             raise RunError(str(e)) from None
-        self._edit_record(run_id, note=note)
-        return note
+        self._edit_record(run_id, **{field: text})
+        return text
 
     def _edit_record(self, run_id: str, **fields) -> None:
-        key = {"label": "label", "note": "note"}
         with self._lock:
             entry = self._runs.get(run_id) if isinstance(run_id, str) else None
             record = self._disk.get(run_id) if isinstance(run_id, str) else None
@@ -173,7 +169,7 @@ class OwnerControls:
                 raise RunError(f"no run with id {run_id!r}.")
             if entry is not None:
                 for k, v in fields.items():
-                    setattr(entry, key[k], v)
+                    setattr(entry, k, v)
                 if entry.persistence is not None:
                     for k, v in fields.items():
                         setattr(entry.persistence.record, k, v)
