@@ -4,7 +4,7 @@
     python bench/time_to_quality.py --only default-gan --marks 15,30,60
     python bench/time_to_quality.py --device cuda                               # on a GPU
 
-Each recipe of gen_core.presets (default-gan, default-vae, default-linear-gan) trains on the
+Each recipe of gen_core.presets (default-gan, default-vae, default-linear-gan, default-dcgan) trains on the
 full dataset exactly as `python -m gen_core train --preset NAME` would (validation and
 per-epoch snapshots included in the clock); whenever its training clock passes a mark, 2,000
 samples are scored by the dataset's evaluator (not counted as training time):
@@ -37,7 +37,7 @@ from gen_core.training.device import device_description, resolve_device  # noqa:
 from gen_core.training.trainer import Trainer  # noqa: E402
 
 
-RECIPES = ("default-gan", "default-vae", "default-linear-gan")
+RECIPES = ("default-gan", "default-vae", "default-linear-gan", "default-dcgan")
 TARGETS = {"default-gan": "≥ 80% & H ≥ 0.95 by 60 s", "default-vae": "≥ 70% & H ≥ 0.95 by 30 s",
            "default-linear-gan": "no missing class by 120 s"}
 

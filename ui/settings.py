@@ -158,7 +158,10 @@ def _set_values(prefix: str, values: dict[str, Any], *, only_missing: bool = Fal
 def init(prefix: str, family: str) -> None:
     """First visit: every widget gets the page's default recipe (gen_core.presets.defaults.PAGE_DEFAULTS)."""
     first = _page_default_model(family)
-    _set_values(prefix, _values_from_config(_default_config(first)), only_missing=True)
+    # The page's own recipe (PAGE_DEFAULTS), which may differ from what picking its model opens on:
+    # the GAN page opens on a 100-D MLP GAN, while picking "mlp-gan" gives the 2-D one with its map.
+    opening = _presets.default_preset(family).to_config() if _presets is not None else _default_config(first)
+    _set_values(prefix, _values_from_config(opening), only_missing=True)
     for model in (GAN_MODELS if family == "gan" else VAE_MODELS):
         # values for fields only some models show (kept per model family of widgets)
         _set_values(prefix, _model_values(model, _default_config(model).model_config), only_missing=True)

@@ -27,8 +27,8 @@ _STEP_BUDGET = "step-budget measurement, bench/recipe_search.py"
 
 _DEFAULTS = [
     Preset(
-        name="default-gan",
-        title="Default: DCGAN 28×28, fast-learning recipe",
+        name="default-dcgan",
+        title="DCGAN 28×28, fast-learning recipe",
         source=f"{_OURS}; architecture after Radford et al. 2016 and Odena et al. 2016",
         family="gan",
         model="dcgan",
@@ -44,18 +44,18 @@ _DEFAULTS = [
         # the 859 steps its measured 14.3 steps/s allow, and no better at equal steps: 34% vs 40% at ~500), widths 48 (9.5 steps/s).
         train_overrides=dict(epochs=20, batch_size=64, images_per_epoch=DEMO_IMAGES_PER_EPOCH,
                              lr_g=5e-4, lr_d=5e-4, beta1=0.5, beta2=0.999, gan_loss="non-saturating"),
-        note=("The Train-a-GAN page's default: a 28×28 DCGAN whose generator doubles the side with "
+        note=("What picking DCGAN opens on: a 28×28 DCGAN whose generator doubles the side with "
               "nearest-neighbour upsampling + 3×3 convolution (Odena et al. 2016), batch 64, Adam 5e-4 for "
               "G and D with β₁ = 0.5 (Radford et al. 2016, at a higher rate), non-saturating loss, 6,400 "
               "images per epoch so a grid appears every few seconds. Measured (" + _STEP_BUDGET + ": "
               "18.2 steps/s on 2 CPU cores, so 1,091 steps for 60 s; full MNIST): 35% / 49% / 58% (seed 1: 56%) "
               "of 2,000 samples read with confidence ≥ 0.9 at 15 / 30 / 60 s, class entropy 0.90 / 0.97 / 0.97, no "
               "missing class (the previous recipe at lr 2e-4: 29% / 40% / 55%). Below the 80% aimed for; "
-              "default-mlp-gan reaches more per second."),
+              "default-gan (the MLP GAN) reaches more per second."),
     ),
     Preset(
-        name="default-mlp-gan",
-        title="Fast: MLP GAN after PyTorch-GAN gan.py, latent 100, EMA generator",
+        name="default-gan",
+        title="Default: MLP GAN after PyTorch-GAN gan.py, latent 100, EMA generator",
         source=f"{_OURS}; layers of PyTorch-GAN gan.py (seed report 003)",
         family="gan",
         model="mlp-gan",
@@ -68,7 +68,8 @@ _DEFAULTS = [
         # (the averaging costs ~12% per step and still pays).
         train_overrides=dict(epochs=20, batch_size=64, images_per_epoch=DEMO_IMAGES_PER_EPOCH,
                              lr_g=5e-4, lr_d=5e-4, beta1=0.5, beta2=0.999, ema_decay=0.99),
-        note=("PyTorch-GAN gan.py's network in mlp-gan (latent 100, G 128-256-512-1024 with batch-norm, D "
+        note=("The Train-a-GAN page's default, the GAN that learned most per second: PyTorch-GAN gan.py's "
+              "network in mlp-gan (latent 100, G 128-256-512-1024 with batch-norm, D "
               "512-256 without dropout), batch 64, Adam 5e-4 with β₁ = 0.5, samples drawn from an "
               "exponential moving average of G's weights (decay 0.99, Yazıcı et al. 2019). Measured (" +
               _STEP_BUDGET + ": 98 steps/s on 2 CPU cores, 5,890 steps for 60 s; full MNIST): 44% / 65% / 74% "
@@ -121,8 +122,9 @@ _DEFAULTS = [
 
 
 # The default recipe of each model the pages offer (a model without one opens on its config defaults).
-# default-mlp-gan is a menu preset only: picking "mlp-gan" opens the 2-D linear GAN (its latent map).
-MODEL_DEFAULTS: dict[str, str] = {p.model: p.name for p in _DEFAULTS if p.name != "default-mlp-gan"}
+# The GAN page opens on default-gan (an mlp-gan with a 100-D latent), but picking "mlp-gan" in the model
+# list opens the 2-D linear GAN, the one with the latent map.
+MODEL_DEFAULTS: dict[str, str] = {p.model: p.name for p in _DEFAULTS if p.name != "default-gan"}
 
 
 # The model each Train page opens on.
