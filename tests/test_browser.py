@@ -211,8 +211,11 @@ def test_home_formulas_fit_their_columns(server, browser, width):
 
 
 def _inside_viewport(page, selector: str, height: int = 720) -> list[bool]:
-    boxes = [page.locator(selector).nth(i).bounding_box() for i in range(page.locator(selector).count())]
-    return [b is not None and b["y"] >= 0 and b["y"] + b["height"] <= height for b in boxes]
+    # One snapshot of every match in a single evaluation: the live panel redraws about once a second,
+    # and measuring element by element could wait on one that a redraw has just replaced.
+    return page.evaluate("([sel, h]) => Array.from(document.querySelectorAll(sel)).map(e => {"
+                         " const b = e.getBoundingClientRect(); return b.top >= 0 && b.bottom <= h; })",
+                         [selector, height])
 
 
 def test_presenter_mode_fits_a_1280x720_projector(server, browser):
@@ -221,11 +224,13 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         page = context.new_page()
-        _open_train_gan(page, server, "&epochs=300&images_per_epoch=128&batch_size=64")
+        # 3,000 steps: the run must outlast the measurement (a run that ends mid-way changes the layout
+        # under it, and the Pause below needs it running); the MLP default does them in about 30 s.
+        _open_train_gan(page, server, "&epochs=300&images_per_epoch=640&batch_size=64")
         page.wait_for_selector("text=The form holds the link's settings", timeout=STEP_MS)
         epochs = page.get_by_label("Epochs", exact=True)
         sync_api.expect(epochs).to_have_value("300", timeout=STEP_MS)  # (waits for the widget to show it)
-        page.wait_for_selector("text=/2 steps ×.*for 300 epochs/", timeout=STEP_MS)
+        page.wait_for_selector("text=/10 steps ×.*for 300 epochs/", timeout=STEP_MS)
         _idle(page)
         page.get_by_role("button", name="Start training").click()
         page.wait_for_selector("text=Samples from fixed noise", timeout=STEP_MS)
@@ -238,7 +243,9 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
 
         page.goto(run_url + "&present=1", timeout=STEP_MS)
         page.wait_for_selector("[data-testid='stImage'] img", timeout=STEP_MS)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=STEP_MS)
+        # Wait for the presenter layout itself (exactly its two charts): the page's first render after the
+        # reload can still show the normal layout's three loss charts for a moment.
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2", timeout=STEP_MS)
         charts = _inside_viewport(page, ".js-plotly-plot")
         grids = _inside_viewport(page, "[data-testid='stImage'] img")
         assert len(charts) == 2 and all(charts), charts        # losses + D(x) vs D(G(z)), no scrolling
