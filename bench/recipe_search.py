@@ -68,6 +68,19 @@ CANDIDATES: dict[str, dict] = {
                                   train=dict(lr_d=5e-4, lr_g=5e-4, ema_decay=0.99)),
     "mlp-ganpy-lr1e3": dict(speed_of="mlp-ganpy", base="default-linear-gan", budget=60, model=_GANPY,
                             train=dict(lr_d=1e-3, lr_g=1e-3)),
+    # third round (session 17): the averaging window, a higher rate under the average, label smoothing
+    "mlp-ganpy-lr5e4-ema995": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
+                                   train=dict(lr_d=5e-4, lr_g=5e-4, ema_decay=0.995)),
+    "mlp-ganpy-lr5e4-ema999": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
+                                   train=dict(lr_d=5e-4, lr_g=5e-4, ema_decay=0.999)),
+    "mlp-ganpy-lr1e3-ema99": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
+                                  train=dict(lr_d=1e-3, lr_g=1e-3, ema_decay=0.99)),
+    "mlp-ganpy-lr5e4-ema99-ls": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
+                                     train=dict(lr_d=5e-4, lr_g=5e-4, ema_decay=0.99, label_smoothing=0.1)),
+    "mlp-ganpy-lr5e4-ema9995": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
+                                    train=dict(lr_d=5e-4, lr_g=5e-4, ema_decay=0.9995)),
+    "mlp-ganpy-b128-lr1e3-ema99": dict(base="default-linear-gan", budget=60, model=_GANPY,
+                                       train=dict(batch_size=128, lr_d=1e-3, lr_g=1e-3, ema_decay=0.99)),
     # --- VAE ----------------------------------------------------------------------------------
     "vae-default": dict(base="default-vae", budget=30),
     "vae-z8": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=8)),
@@ -95,9 +108,22 @@ CANDIDATES: dict[str, dict] = {
                          train=dict(lr=2e-3)),
     "vae-z16-lr2e3": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=16),
                           train=dict(lr=2e-3)),
+    # third round (session 17): the KL weight (Higgins et al. 2017) and wider layers
+    "vae-z16-lr3e3-beta2": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=16),
+                                train=dict(lr=3e-3, beta=2.0)),
+    "vae-z16-lr3e3-beta1.5": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=16),
+                                  train=dict(lr=3e-3, beta=1.5)),
+    "vae-z16-lr3e3-beta0.7": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=16),
+                                  train=dict(lr=3e-3, beta=0.7)),
+    "vae-z16-lr3e3-wide": dict(base="default-vae", budget=30, model=dict(latent_dim=16, hidden=(1024, 512)),
+                               train=dict(lr=3e-3)),
     # --- 2-D linear GAN (latent map) ----------------------------------------------------------
     "lin-default": dict(base="default-linear-gan", budget=120),
     "lin-ema99": dict(base="default-linear-gan", budget=120, train=dict(ema_decay=0.99)),
+    "lin-lr5e4": dict(speed_of="lin-default", base="default-linear-gan", budget=120, train=dict(lr_g=5e-4, lr_d=5e-4)),
+    "lin-ema999": dict(speed_of="lin-ema99", base="default-linear-gan", budget=120, train=dict(ema_decay=0.999)),
+    "lin-lr5e4-ema999": dict(speed_of="lin-ema99", base="default-linear-gan", budget=120,
+                             train=dict(lr_g=5e-4, lr_d=5e-4, ema_decay=0.999)),
 }
 
 
