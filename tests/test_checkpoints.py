@@ -379,19 +379,23 @@ def test_falls_back_without_the_dataset(tmp_path, monkeypatch):
     assert resumed.epoch == 2
 
 
+def _train_shipped_module():
+    import importlib.util
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_shipped.py"
+    spec = importlib.util.spec_from_file_location("train_shipped", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_shipped_checkpoints_store_the_ema_generator_as_the_generator(tmp_path):
     """scripts/train_shipped.py folds G's moving average into G (one copy of G, not two): the saved
     file is smaller and samples exactly what the EMA generator sampled."""
-    import importlib.util
-    from pathlib import Path
-
     from gen_core.models.sampling import sample
     from gen_core.persistence.atomic import atomic_torch_save
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "train_shipped.py"
-    spec = importlib.util.spec_from_file_location("train_shipped", script)
-    shipped = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shipped)
+    shipped = _train_shipped_module()
 
     trainer = train(Trainer(tiny_config("mlp-gan", ema_decay=0.9)))
     raw = checkpoint_payload(trainer, include_optimizer=False)
@@ -409,3 +413,30 @@ def test_shipped_checkpoints_store_the_ema_generator_as_the_generator(tmp_path):
     z = torch.randn(8, trainer.model.latent_dim, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         assert not torch.allclose(ck.model.generator(z), trainer.model.generator(z))
+
+
+def test_shipped_gans_keep_their_best_epoch(tmp_path, monkeypatch):
+    """train_shipped scores a GAN after every epoch and keeps the epoch that draws every class most
+    confidently, with its own weights and the history up to it (not the last epoch's)."""
+    import copy
+
+    from gen_core.models.sampling import sample
+    shipped = _train_shipped_module()
+    monkeypatch.setattr(shipped, "OUT", tmp_path)
+    weights = []
+
+    def fake_score(trainer, evaluator):                 # (−missing, confident) per epoch: epoch 2 wins
+        weights.append(copy.deepcopy(trainer.model.state_dict()))
+        return [(-3, 0.1), (0, 0.2), (-1, 0.9), (0, 0.1)][trainer.epoch - 1]
+
+    monkeypatch.setattr(shipped, "_epoch_score", fake_score)
+    cfg = tiny_config("mlp-gan", epochs=4)
+    path = shipped.train_one("mlp-gan-t", cfg, D.load_dataset("mnist-mini"), {})
+    ck = load_checkpoint(path)
+    assert ck.config.epochs == 2 and [s.epoch for s in ck.snapshots] == [1, 2]
+    assert [r["epoch"] for r in ck.history.epochs] == [1, 2] and ck.history.steps[-1]["step"] <= 8
+    assert ck.metadata["kept_epoch"].startswith("epoch 2 of 4")
+    rebuilt = Trainer(cfg).model
+    rebuilt.load_state_dict(weights[1])
+    rebuilt.eval()
+    torch.testing.assert_close(sample(ck.model, 4, seed=1), sample(rebuilt, 4, seed=1), atol=2e-3, rtol=0)  # (fp16)
