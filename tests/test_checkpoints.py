@@ -146,6 +146,16 @@ def test_half_weights_only(gan_trainer, tmp_path):
     assert sample_grid(ck, n=4).shape == sample_grid(load_checkpoint(full), n=4).shape
 
 
+def test_half_checkpoint_of_a_channels_last_dcgan_with_ema_loads(tmp_path):
+    """The DCGAN trains channels-last on the CPU and its EMA copy keeps those strides; a half-precision
+    save must still write contiguous tensors (the loader refuses strided views as crafted)."""
+    trainer = train(Trainer(tiny_config("dcgan", epochs=1, ema_decay=0.9)))
+    assert any(not v.is_contiguous() for v in trainer.model.state_dict().values())   # (the case at hand)
+    path = save_checkpoint(trainer, tmp_path / "half.pt", include_optimizer=False, half=True)
+    ck = load_checkpoint(path)
+    assert ck.model.ema_generator is not None and sample_grid(ck, n=4).shape[0] > 0
+
+
 def test_nan_and_inf_in_history_round_trip(tmp_path):
     trainer = Trainer(tiny_config("mlp-gan", epochs=1))
     trainer.history.steps.append({"step": 1, "g_loss": float("nan"), "d_loss": float("inf")})

@@ -161,8 +161,10 @@ def checkpoint_payload(trainer: Trainer, *, include_optimizer: bool = True, half
     include_history=False leaves out the history and the snapshots (both grow with the run):
     the slim per-epoch state of gen_core.persistence.runstate, which keeps them in files of their own.
     """
-    model_state = {k: (v.detach().to("cpu", torch.float16) if half and v.is_floating_point()
-                       else v.detach().to("cpu", copy=True, memory_format=torch.contiguous_format))
+    # Contiguous either way: a channels-last weight (the DCGAN trains so on the CPU) would keep its
+    # strides through .to(float16), and the loader rightly refuses tensors that are not their own data.
+    model_state = {k: v.detach().to("cpu", torch.float16 if half and v.is_floating_point() else v.dtype,
+                                    copy=True, memory_format=torch.contiguous_format)
                    for k, v in trainer.model.state_dict().items()}
     optimizers = None
     if include_optimizer:
