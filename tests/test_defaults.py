@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from gen_core import cli
 from gen_core.config.train import TrainConfig
@@ -85,26 +86,37 @@ def test_cli_sample_writes_uint8_nchw_npy(tmp_path, capsys):
     assert cli.main(["sample", str(run / "checkpoint.pt"), "--n", "200000", "--out", str(path)]) == 2
 
 
+def _scores(cfg: TrainConfig, marks: tuple[int, ...]) -> dict[int, dict]:
+    """Train on mnist-mini and score 500 samples at each mark. One torch thread: a GAN's path after a
+    few thousand steps depends on the floating-point summation order, which changes with the thread
+    count, so the numbers below (measured this way) hold on a machine with any number of cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(cfg.replace(dataset="mnist-mini", val_images=0, seed=0), device="cpu")
+        out = {}
+        for mark in marks:
+            while trainer.step < mark:
+                trainer.train_step()
+            out[mark] = classifier_scores(load_evaluator("mnist"), generate(trainer.model, 500, seed=1))
+            trainer.model.train()
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _score(cfg: TrainConfig, steps: int) -> dict:
-    trainer = Trainer(cfg.replace(dataset="mnist-mini", val_images=0, seed=0), device="cpu")
-    for _ in range(steps):
-        trainer.train_step()
-    return classifier_scores(load_evaluator("mnist"), generate(trainer.model, 500, seed=1))
+    return _scores(cfg, (steps,))[steps]
 
 
 @functools.lru_cache(maxsize=None)
-def _page_gan_score(steps: int = 1000) -> dict:
+def _page_gan_score(steps: int = 2000) -> dict:
     return _score(default_preset("gan").to_config(), steps)
 
 
-def test_new_gan_default_beats_the_old_one_on_a_tiny_budget():
-    # The old page default: the 2-D linear GAN at its config defaults. Both are MLP GANs at about the
-    # same cost per step. At 1,000 steps of mnist-mini (measured): the old one draws 6 classes (entropy
-    # 0.43, 4 missing), the new one 9 (entropy 0.62, 1 missing); before ~600 steps neither spreads.
-    old = _score(TrainConfig(model="mlp-gan", epochs=40, images_per_epoch=6400), 1000)
-    new = _page_gan_score()
-    assert new["entropy"] > old["entropy"] + 0.1
-    assert new["missing"] < old["missing"]
+@functools.lru_cache(maxsize=None)
+def _previous_gan_scores() -> dict[int, dict]:
+    return _scores(TrainConfig(**_PREVIOUS["gan"]), (200, 400))
 
 
 # The recipes these defaults replaced (issue 8's starting point), frozen here so the comparison stays
@@ -118,14 +130,16 @@ _PREVIOUS = {
 
 
 def test_new_gan_defaults_beat_the_previous_dcgan_recipe_on_a_tiny_budget():
-    old = _score(TrainConfig(**_PREVIOUS["gan"]), 200)
+    old = _previous_gan_scores()[200]
     # The DCGAN itself, faster rates (bench/recipe_search.py): more confident samples at equal steps.
     dcgan = _score(get_preset("default-dcgan").to_config(), 200)
     assert dcgan["confident"] > old["confident"] + 0.03 and dcgan["missing"] <= old["missing"]
     # The page's default, an MLP GAN, wins per second, not per step: its steps are ~5x cheaper (98 vs 18
-    # steps/s measured on 2 cores), so it gets 5x the steps in the same time.
+    # steps/s measured on 2 cores), so it gets 5x the steps in the same time: 2,000 against the old
+    # recipe's 400 (measured on mnist-mini: 52% confident, no class missing, vs 37%, none missing).
+    old_400 = _previous_gan_scores()[400]
     page = _page_gan_score()
-    assert page["confident"] > old["confident"] + 0.03 and page["missing"] <= old["missing"]
+    assert page["confident"] > old_400["confident"] + 0.03 and page["missing"] <= old_400["missing"]
 
 
 def test_new_vae_default_beats_the_previous_one_on_a_tiny_budget():
