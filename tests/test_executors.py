@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
 from conftest import tiny_config
+
 from gen_core.classroom.executors import ExecutorError, ThreadExecutor, make_executor, resolve_executor
 from gen_core.classroom.runs import RunRegistry
 from gen_core.training.runner import FINISHED, TrainingRunner
@@ -67,3 +68,23 @@ def test_the_thread_executor_imports_no_ray():
                          env={**__import__("os").environ, "GEN_CORE_EXECUTOR": "thread"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_capped_worker_process_gets_a_memory_error_past_its_cap():
+    """ray_actor.cap_memory (the backstop behind the estimate check in RayExecutor.spawn): past the cap a
+    tensor allocation fails with an error the run reports as "ran out of memory", and the process lives."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("RLIMIT_DATA caps are Linux-only")
+    code = ("from gen_core.classroom.executors.ray_actor import cap_memory\n"
+            "from gen_core.training.runner import failure_reason\n"
+            "import torch\n"
+            "assert cap_memory(64) is not None\n"
+            "small = torch.ones(4 * 1024 * 1024)\n"             # 16 MB: fits
+            "try:\n"
+            "    torch.ones(64 * 1024 * 1024)\n"                # 256 MB: over the cap
+            "except (MemoryError, RuntimeError) as e:\n"
+            "    print(failure_reason(e).split(':')[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith("ran out of memory"), out.stdout

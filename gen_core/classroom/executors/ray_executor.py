@@ -225,13 +225,23 @@ class RayExecutor:
         return ref
 
     def spawn(self, runner: "RayRunner", data_ref, state: bytes | None, paused: bool):
+        cap = self.memory_cap_mb(runner.config)
+        if cap:
+            # A run whose estimate is already over its worker's cap fails here, with its numbers, instead of
+            # allocating up to the cap: there, whichever allocation fails first loses, and when that was Ray's
+            # own (serialising a poll reply) the worker died as a "crash" rather than a MemoryError.
+            from gen_core.classroom.budget import estimate_memory
+            need = estimate_memory(runner.config)
+            if need.total_mb > cap:
+                raise MemoryError(f"it needs {need.describe()}, more than the {cap:,.0f} MB its Ray worker may use "
+                                  "(GEN_CORE_RAY_MEMORY_MB_PER_RUN)")
         options: dict[str, Any] = dict(num_cpus=self.cpus_per_run, num_gpus=self.gpus_for(runner.config),
                                        max_restarts=0, max_task_retries=0)
         if self.memory_mb_per_run:
             options["memory"] = int(self.memory_mb_per_run * 1024 * 1024)
         threads = max(1, int(self.cpus_per_run))
         return self._actor_cls.options(**options).remote(runner.config.to_dict(), runner.run_id, data_ref, state,
-                                                         threads, paused, self.memory_cap_mb(runner.config))
+                                                         threads, paused, cap)
 
     def memory_cap_mb(self, config) -> float | None:
         """The private memory a CPU run's worker may add once started (enforced there, see
