@@ -41,12 +41,6 @@ class Trainer:
         if device is None:
             check_device_available(config.device)
         self.device = resolve_device(device if device is not None else config.device)
-        if self.device.type == "cpu":
-            # Flush subnormal floats to zero, as the app's worker threads do (training/threads.py), so that
-            # the CLI and the benchmarks, which train on the calling thread, run at the same speed: the
-            # default VAE fills up with subnormals after ~1,000 steps and fell from 163 to ~103 steps/s
-            # without this (x86 handles them in microcode); with it, it holds ~237.
-            torch.set_flush_denormal(True)
         self.spec = get_model_spec(config.model)
         mc = config.model_config  # sizes for your own image folders (gen_core.data.image_folders)
         self.data = data if data is not None else load_dataset(
