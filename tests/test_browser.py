@@ -250,7 +250,8 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
         grids = _inside_viewport(page, "[data-testid='stImage'] img")
         assert len(charts) == 2 and all(charts), charts        # losses + D(x) vs D(G(z)), no scrolling
         assert len(grids) == 1 and all(grids), grids           # the current fixed-noise grid beside them
-        assert page.get_by_text("Discriminator outputs").first.is_visible()
+        # (waits: the chart's title is SVG text that a live redraw may be replacing at this instant)
+        sync_api.expect(page.get_by_text("Discriminator outputs").first).to_be_visible(timeout=STEP_MS)
         size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
                              "'[data-testid=\"stMarkdownContainer\"] p')).fontSize)")
         assert size >= 19, size                                # large type
