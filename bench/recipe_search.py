@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
 
 from gen_core.data.datasets import load_dataset  # noqa: E402
 from gen_core.evaluation.evaluator import classifier_scores, load_evaluator  # noqa: E402
 from gen_core.evaluation.metrics import generate  # noqa: E402
 from gen_core.presets.base import Preset
 from gen_core.presets.registry import get_preset  # noqa: E402
+from gen_core.training.threads import prepare_worker_thread  # noqa: E402
 from gen_core.training.trainer import Trainer  # noqa: E402
 
 
@@ -207,8 +207,10 @@ def main() -> None:
         for name in names:
             print(name, CANDIDATES[name])
         return
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    # What the app's and the CLI's training threads do first (thread count, subnormal flush): this
+    # script trains on its main thread, and without the flush the VAE slows ~2x once its
+    # activations go subnormal (gen_core/training/threads.py).
+    prepare_worker_thread(args.threads or None)
     data = load_dataset("mnist", args.data_root)
     if data.name != "mnist":
         sys.exit(f"full MNIST not found under {args.data_root} ({data.message})")

@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
 
 from gen_core.data.datasets import load_dataset  # noqa: E402
 from gen_core.evaluation.evaluator import classifier_scores, load_evaluator  # noqa: E402
 from gen_core.evaluation.metrics import generate, images_from_u8  # noqa: E402
 from gen_core.presets.registry import get_preset  # noqa: E402
 from gen_core.training.device import device_description, resolve_device  # noqa: E402
+from gen_core.training.threads import prepare_worker_thread  # noqa: E402
 from gen_core.training.trainer import Trainer  # noqa: E402
 
 
@@ -76,8 +76,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    # What the app's and the CLI's training threads do first (thread count, subnormal flush): this
+    # script trains on its main thread, and without the flush the VAE slows ~2x once its
+    # activations go subnormal (gen_core/training/threads.py).
+    prepare_worker_thread(args.threads or None)
     marks = sorted(float(m) for m in args.marks.split(","))
     data = load_dataset(args.dataset, args.data_root)
     if data.name != args.dataset:
