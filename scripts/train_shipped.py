@@ -150,21 +150,7 @@ def _better(best: dict | None, trainer: Trainer, evaluator) -> dict:
     print(f"  epoch {trainer.epoch}: {score[1]:.1%} confident, {-score[0]} missing", flush=True)
     if best is not None and score <= best["score"]:
         return best
-    return {"score": score, "epoch": trainer.epoch, "step": trainer.step,
-            "state": copy.deepcopy(trainer.model.state_dict())}
-
-
-def _keep(trainer: Trainer, best: dict) -> None:
-    """Roll the trainer back to the kept epoch: its weights, and the history up to it, so the file
-    says what those weights are (config epochs = the kept epoch)."""
-    if best["epoch"] == trainer.epoch:
-        return
-    trainer.model.load_state_dict(best["state"])
-    trainer.history.epochs = [r for r in trainer.history.epochs if r["epoch"] <= best["epoch"]]
-    trainer.history.steps = [r for r in trainer.history.steps if r["step"] <= best["step"]]
-    trainer.snapshots = [sn for sn in trainer.snapshots if sn.epoch <= best["epoch"]]
-    trainer.config = trainer.config.replace(epochs=best["epoch"])
-    trainer.step, trainer.epoch = best["step"], best["epoch"]
+    return {"score": score, "epoch": trainer.epoch, "state": copy.deepcopy(trainer.model.state_dict())}
 
 
 def train_one(name: str, cfg: TrainConfig, data, references: dict) -> Path:
@@ -184,7 +170,7 @@ def train_one(name: str, cfg: TrainConfig, data, references: dict) -> Path:
                 best = _better(best, trainer, evaluator)
     seconds = time.perf_counter() - t0
     if best is not None:
-        _keep(trainer, best)
+        trainer.truncate_to(best["epoch"], best["state"])
     scores = model_scores(trainer.model, data, n=2000)
     meta_metrics = {"samples": scores.as_dict() if scores else None}
     if trainer.family == "vae":
