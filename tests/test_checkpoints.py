@@ -6,6 +6,7 @@ import json
 import math
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -450,3 +451,35 @@ def test_shipped_gans_keep_their_best_epoch(tmp_path, monkeypatch):
     rebuilt.load_state_dict(weights[1])
     rebuilt.eval()
     torch.testing.assert_close(sample(ck.model, 4, seed=1), sample(rebuilt, 4, seed=1), atol=2e-3, rtol=0)  # (fp16)
+
+
+def test_shipped_files_are_slimmed_and_still_load(tmp_path, monkeypatch):
+    """slim keeps at most MAX_GRIDS epoch grids (first and last always, early epochs densest), the
+    latent map of the last kept epoch only and at most MAX_STEP_RECORDS step records; --reslim
+    applies it to a saved file, which then loads and samples as before."""
+    from gen_core.models.sampling import sample
+    from gen_core.persistence.atomic import atomic_torch_save
+    shipped = _train_shipped_module()
+    monkeypatch.setattr(shipped, "MAX_STEP_RECORDS", 10)
+    assert sorted(shipped.kept_grid_epochs(list(range(1, 31)))) == [1, 2, 3, 4, 5, 7, 10, 14, 21, 30]
+    assert shipped.kept_grid_epochs([1, 2, 3]) == {1, 2, 3}
+
+    trainer = train(Trainer(tiny_config("mlp-gan", epochs=12, images_per_epoch=128)))
+    path = tmp_path / "mlp-gan-t.pt"
+    atomic_torch_save(checkpoint_payload(trainer, include_optimizer=False, half=True), path)
+    before = load_checkpoint(path)
+    assert len(before.snapshots) == 12
+    shipped.reslim(path)
+    after = load_checkpoint(path)
+    assert [s.epoch for s in after.snapshots] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
+    assert [s.latent_map is not None for s in after.snapshots] == [False] * 9 + [True]
+    assert len(after.history.steps) <= 11 and after.history.steps[-1] == before.history.steps[-1]
+    assert len(after.history.epochs) == 12
+    torch.testing.assert_close(sample(after.model, 4, seed=1), sample(before.model, 4, seed=1))
+
+
+def test_every_shipped_checkpoint_is_under_5_mib():
+    """The repo is cloned by every student: each shipped file stays small (train_shipped.slim)."""
+    shipped = sorted((Path(__file__).resolve().parents[1] / "checkpoints").glob("*.pt"))
+    assert shipped
+    assert {p.name: p.stat().st_size for p in shipped if p.stat().st_size >= 5 * 2**20} == {}

@@ -178,3 +178,25 @@ def test_gen_core_does_not_import_streamlit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_truncate_to_rolls_a_trainer_back_to_an_earlier_epoch(mini_data):
+    """Early stopping's roll-back (scripts/train_shipped.py): the kept epoch's weights, the history and
+    snapshots up to it, and a config that says how many epochs those weights had."""
+    import copy
+    trainer = Trainer(tiny_config("mlp-gan", epochs=3), mini_data)
+    kept = None
+    while not trainer.done:
+        trainer.train_step()
+        if trainer.epoch == 1 and kept is None:
+            kept = copy.deepcopy(trainer.model.state_dict())
+    with pytest.raises(ValueError):
+        trainer.truncate_to(0, kept)
+    with pytest.raises(ValueError):
+        trainer.truncate_to(4, kept)
+    trainer.truncate_to(1, kept)
+    assert (trainer.epoch, trainer.step, trainer.config.epochs) == (1, trainer.steps_per_epoch, 1)
+    assert trainer.done and [r["epoch"] for r in trainer.history.epochs] == [1]
+    assert [s.epoch for s in trainer.snapshots] == [1]
+    assert max(r["step"] for r in trainer.history.steps) == trainer.steps_per_epoch
+    assert all(torch.equal(v, kept[k]) for k, v in trainer.model.state_dict().items())

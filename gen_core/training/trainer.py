@@ -162,6 +162,25 @@ class Trainer:
         self.model.train()
         self.history.epochs.append(record)
 
+    def truncate_to(self, epoch: int, model_state: dict) -> None:
+        """Make this trainer what it was at the end of `epoch` (an earlier one): `model_state` (that
+        epoch's weights, e.g. kept by early stopping), the history and snapshots up to it, and
+        config.epochs = epoch, so a saved file says what its weights are. Optimiser moments are
+        not rolled back: the result is for sampling and saving, not for training on."""
+        if not 0 < epoch <= self.epoch:
+            raise ValueError(f"can only truncate to a completed epoch (1..{self.epoch}), not {epoch}")
+        if epoch == self.epoch:
+            return
+        records = [r for r in self.history.epochs if r["epoch"] <= epoch]
+        step = records[-1]["step"] if records else epoch * self.steps_per_epoch
+        self.model.load_state_dict(model_state)
+        self.history.epochs = records
+        self.history.steps = [r for r in self.history.steps if r["step"] <= step]
+        self.snapshots = [sn for sn in self.snapshots if sn.epoch <= epoch]
+        self.config = self.config.replace(epochs=epoch)
+        self.step, self.epoch = step, epoch
+        self._epoch_iter, self._epoch_step, self._epoch_sums = None, 0, {}
+
     def quality_metrics(self) -> dict:
         """FID, KID, IS, precision/recall and class balance of fresh samples (gen_core.evaluation.metrics).
 
