@@ -86,6 +86,9 @@ CANDIDATES: dict[str, dict] = {
                                        train=dict(lr_d=5e-4, lr_g=1e-3, ema_decay=0.999)),
     "mlp-ganpy-d1e3-g5e4-ema999": dict(speed_of="mlp-ganpy-ema99", base="default-linear-gan", budget=60, model=_GANPY,
                                        train=dict(lr_d=1e-3, lr_g=5e-4, ema_decay=0.999)),
+    "mlp-ganpy-g512-g1e3-d5e4-ema999": dict(base="default-linear-gan", budget=60,                # gan.py's G less 1024
+                                            model={**_GANPY, "g_hidden": (128, 256, 512)},
+                                            train=dict(lr_d=5e-4, lr_g=1e-3, ema_decay=0.999)),
     # --- VAE ----------------------------------------------------------------------------------
     "vae-default": dict(base="default-vae", budget=30),
     "vae-z8": dict(speed_of="vae-z16", base="default-vae", budget=30, model=dict(latent_dim=8)),
