@@ -224,13 +224,13 @@ def test_presenter_mode_fits_a_1280x720_projector(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         page = context.new_page()
-        # 3,000 steps: the run must outlast the measurement (a run that ends mid-way changes the layout
-        # under it, and the Pause below needs it running); the MLP default does them in about 30 s.
-        _open_train_gan(page, server, "&epochs=300&images_per_epoch=640&batch_size=64")
+        # 6,000 steps: the run must outlast the measurement (a run that ends mid-way changes the layout
+        # under it, and the Pause below needs it running); the MLP default does them in 35-70 s.
+        _open_train_gan(page, server, "&epochs=600&images_per_epoch=640&batch_size=64")
         page.wait_for_selector("text=The form holds the link's settings", timeout=STEP_MS)
         epochs = page.get_by_label("Epochs", exact=True)
-        sync_api.expect(epochs).to_have_value("300", timeout=STEP_MS)  # (waits for the widget to show it)
-        page.wait_for_selector("text=/10 steps ×.*for 300 epochs/", timeout=STEP_MS)
+        sync_api.expect(epochs).to_have_value("600", timeout=STEP_MS)  # (waits for the widget to show it)
+        page.wait_for_selector("text=/10 steps ×.*for 600 epochs/", timeout=STEP_MS)
         _idle(page)
         page.get_by_role("button", name="Start training").click()
         page.wait_for_selector("text=Samples from fixed noise", timeout=STEP_MS)
