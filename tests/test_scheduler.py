@@ -10,7 +10,8 @@ import torch
 from conftest import tiny_config, wait_for
 from gen_core.classroom.run_info import RunError
 from gen_core.classroom.runs import RunRegistry
-from gen_core.classroom.scheduler import Scheduler, SchedulerFull, default_max_running, ordinal, threads_per_run
+from gen_core.classroom.scheduler import (Scheduler, SchedulerFull, default_max_running, ordinal, threads_per_run,
+                                          training_cores)
 from gen_core.training.runner import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingRunner
 from gen_core.training.trainer import Trainer
 
@@ -35,6 +36,20 @@ def stop_all(*runners) -> None:
 def test_threads_per_run_is_a_fair_share_of_at_least_one():
     assert [threads_per_run(2, n) for n in (0, 1, 2, 3, 20)] == [2, 2, 1, 1, 1]
     assert [threads_per_run(16, n) for n in (1, 2, 3, 4, 5)] == [16, 8, 5, 4, 3]
+
+
+def test_the_dashboard_keeps_one_core_for_its_pages(monkeypatch):
+    """training_cores: all cores but GEN_CORE_UI_CORES (default 1) go to the runs, never fewer than one,
+    so one run on a 2-core demo laptop trains on 1 thread and leaves a core to the page and browser."""
+    monkeypatch.delenv("GEN_CORE_UI_CORES", raising=False)
+    assert [training_cores(n) for n in (1, 2, 16)] == [1, 1, 15]
+    assert threads_per_run(training_cores(2), 1) == 1 and threads_per_run(training_cores(16), 1) == 15
+    monkeypatch.setenv("GEN_CORE_UI_CORES", "0")
+    assert training_cores(2) == 2
+    monkeypatch.setenv("GEN_CORE_UI_CORES", "4")
+    assert training_cores(2) == 1 and training_cores(8) == 4
+    monkeypatch.setenv("GEN_CORE_UI_CORES", "lots")     # ignored (logged): the default applies
+    assert training_cores(2) == 1
 
 
 def test_ordinals():

@@ -22,6 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from gen_core.classroom.runs import RunRegistry
+from gen_core.classroom.scheduler import training_cores
 from gen_core.config.train import DATASET_NAMES
 
 from . import identity
@@ -50,7 +51,8 @@ def registry() -> RunRegistry:
 
     Slots (GEN_CORE_MAX_RUNS), waiting line (GEN_CORE_MAX_QUEUED), idle stop (GEN_CORE_IDLE_TIMEOUT_S)
     and memory pruning (GEN_CORE_KEEP_FINISHED_S) come from the environment (see gen_core.classroom.runs)."""
-    reg = RunRegistry(runs_dir=runs_dir())
+    # One core is kept for the pages and a local browser (GEN_CORE_UI_CORES; training_cores says why).
+    reg = RunRegistry(runs_dir=runs_dir(), cores=training_cores())
     _freeze_startup_objects()
     return reg
 

@@ -28,7 +28,8 @@ reaper stops them after GEN_CORE_PAUSED_RELEASE_S (gen_core.classroom.runs). The
 `SchedulerFull` with a message for users.
 
 Configuration: `GEN_CORE_MAX_RUNS` (K; default: the number of usable CPU cores, at least 1),
-`GEN_CORE_MAX_QUEUED` (default 64). No streamlit import.
+`GEN_CORE_MAX_QUEUED` (default 64), `GEN_CORE_UI_CORES` (cores the dashboard keeps out of its runs'
+thread counts, default 1: `training_cores`). No streamlit import.
 """
 from __future__ import annotations
 
@@ -61,6 +62,19 @@ def default_max_running() -> int:
 
 def default_max_queued() -> int:
     return _env_positive_int("GEN_CORE_MAX_QUEUED") or DEFAULT_MAX_QUEUED
+
+
+def training_cores(cores: int | None = None) -> int:
+    """The cores the dashboard's runs share: all but GEN_CORE_UI_CORES (default 1), at least 1.
+
+    Why a core is kept back: the server's page reruns and, in a demo, the browser on the same
+    machine need CPU too, and a run whose OpenMP team has one thread per core stalls at every
+    barrier whenever another process takes a core. Measured on 2 cores (default GAN, the Train page
+    open in a local Chromium): 16 steps/s with 2 torch threads, 40 with 1; with the page closed
+    52 vs 48. The CLI and the benchmarks have no pages and keep every core."""
+    total = cores if cores is not None else cpu_cores()
+    reserve = env_number("GEN_CORE_UI_CORES", 1, cast=int, minimum=0)
+    return max(1, total - reserve)
 
 
 def threads_per_run(cores: int, running: int) -> int:
