@@ -128,19 +128,27 @@ def test_short_seeded_cvae_run_is_read_well_above_chance(mini_data):
 
 
 def test_short_seeded_cgan_run_is_read_well_above_chance(mini_data):
-    """The same for the cGAN: 300 seeded steps (batch 64) and the evaluator reads most labels as asked.
-    Measured (seed 0, one core, ~15 s): overall 0.48; seeds 1 and 2: 0.37, 0.46 (chance 0.1)."""
+    """The same for the cGAN: 400 seeded steps (batch 64) and the evaluator reads most labels as asked.
+    Measured (seed 0): overall 0.46 with 6 of 10 labels read ≥ 0.3 on one torch thread (0.45 and 6 on
+    two; chance 0.1). At 300 steps one thread gave 4 labels, two gave 5: too close to the line.
+    The thread count is pinned because a GAN's path depends on the summation order, and a run trained
+    earlier in this process (e.g. by an app test) may have left MKL's process-wide count at 1."""
     from gen_core.evaluation.evaluator import load_evaluator
     evaluator = load_evaluator("mnist-mini")
     assert evaluator is not None
     mc = get_model_spec("cgan").config_cls(g_width=16, d_width=16, latent_dim=32, embed_dim=16)
-    cfg = TrainConfig(model="cgan", model_config=mc, dataset="mnist-mini", epochs=3, images_per_epoch=6400,
+    cfg = TrainConfig(model="cgan", model_config=mc, dataset="mnist-mini", epochs=4, images_per_epoch=6400,
                       batch_size=64, lr_g=1e-3, lr_d=1e-3, val_images=100, n_fixed=10, seed=0, device="cpu")
-    trainer = Trainer(cfg, data=mini_data)
-    before = conditional.class_accuracy(trainer.model, evaluator, 30, seed=3)["overall"]
-    while not trainer.done:
-        trainer.train_step()
-    result = conditional.class_accuracy(trainer.model, evaluator, 50, seed=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(cfg, data=mini_data)
+        before = conditional.class_accuracy(trainer.model, evaluator, 30, seed=3)["overall"]
+        while not trainer.done:
+            trainer.train_step()
+        result = conditional.class_accuracy(trainer.model, evaluator, 50, seed=3)
+    finally:
+        torch.set_num_threads(threads)
     assert result["overall"] >= 0.3 > before + 0.1
     assert sum(acc >= 0.3 for acc in result["per_class"]) >= 5  # most labels drawn as asked, not one
     grid = conditional.same_z_grid(trainer.model, n_z=4, padding=2)
