@@ -26,7 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
 from gen_core.data.datasets import load_dataset  # noqa: E402
 from gen_core.evaluation.evaluator import classifier_scores, load_evaluator  # noqa: E402
 from gen_core.evaluation.metrics import generate  # noqa: E402

@@ -6,8 +6,9 @@
 
 Each checkpoint is float16 weights without optimiser state (small; enough to sample, explore
 and compare, not to resume exactly), keeps at most ten epochs' fixed-noise grids (early ones
-densest), only the last latent map and latent scatter, and under 5 MiB in all (`slim`); it carries in its metadata the scores from
-`gen_core.evaluation.metrics` (n = 2,000 samples) next to the real-data reference for the same dataset.
+densest), only the last latent map and latent scatter, and under 5 MiB in all (`slim`); it carries
+in its metadata the scores from `gen_core.evaluation.metrics` (n = 2,000 samples) next to the
+real-data reference for the same dataset.
 The evaluators must exist first (scripts/train_evaluator.py).
 """
 from __future__ import annotations

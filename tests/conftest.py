@@ -36,6 +36,24 @@ def tiny_config(model: str = "mlp-gan", **overrides):
     return TrainConfig(**base)
 
 
+class torch_threads:
+    """`with torch_threads(1):` trains on the main thread with that many torch threads, then restores
+    the count. For tests whose numbers depend on a GAN's path, which depends on the floating-point
+    summation order, hence on the thread count (which an earlier run in this process may have left
+    changed)."""
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        import torch
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        import torch
+        torch.set_num_threads(self.before)
+
+
 def wait_for(predicate, timeout: float = 60.0) -> bool:
     """Poll `predicate` until it is true or `timeout` seconds pass."""
     import time

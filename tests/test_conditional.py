@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import tiny_config, torch_threads
 from gen_core.config.checks import ConfigError
 from gen_core.config.train import TrainConfig
 from gen_core.evaluation import conditional
@@ -139,16 +139,12 @@ def test_short_seeded_cgan_run_is_read_well_above_chance(mini_data):
     mc = get_model_spec("cgan").config_cls(g_width=16, d_width=16, latent_dim=32, embed_dim=16)
     cfg = TrainConfig(model="cgan", model_config=mc, dataset="mnist-mini", epochs=4, images_per_epoch=6400,
                       batch_size=64, lr_g=1e-3, lr_d=1e-3, val_images=100, n_fixed=10, seed=0, device="cpu")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         trainer = Trainer(cfg, data=mini_data)
         before = conditional.class_accuracy(trainer.model, evaluator, 30, seed=3)["overall"]
         while not trainer.done:
             trainer.train_step()
         result = conditional.class_accuracy(trainer.model, evaluator, 50, seed=3)
-    finally:
-        torch.set_num_threads(threads)
     assert result["overall"] >= 0.3 > before + 0.1
     assert sum(acc >= 0.3 for acc in result["per_class"]) >= 5  # most labels drawn as asked, not one
     grid = conditional.same_z_grid(trainer.model, n_z=4, padding=2)

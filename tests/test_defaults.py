@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from conftest import torch_threads
 from gen_core import cli
 from gen_core.config.train import TrainConfig
 from gen_core.data.imaging import to_uint8
@@ -90,9 +90,7 @@ def _scores(cfg: TrainConfig, marks: tuple[int, ...]) -> dict[int, dict]:
     """Train on mnist-mini and score 500 samples at each mark. One torch thread: a GAN's path after a
     few thousand steps depends on the floating-point summation order, which changes with the thread
     count, so the numbers below (measured this way) hold on a machine with any number of cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         trainer = Trainer(cfg.replace(dataset="mnist-mini", val_images=0, seed=0), device="cpu")
         out = {}
         for mark in marks:
@@ -101,8 +99,6 @@ def _scores(cfg: TrainConfig, marks: tuple[int, ...]) -> dict[int, dict]:
             out[mark] = classifier_scores(load_evaluator("mnist"), generate(trainer.model, 500, seed=1))
             trainer.model.train()
         return out
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _score(cfg: TrainConfig, steps: int) -> dict:

@@ -171,8 +171,8 @@ class Trainer:
             raise ValueError(f"can only truncate to a completed epoch (1..{self.epoch}), not {epoch}")
         if epoch == self.epoch:
             return
-        records = [r for r in self.history.epochs if r["epoch"] <= epoch]
-        step = records[-1]["step"] if records else epoch * self.steps_per_epoch
+        records = [r for r in self.history.epochs if r["epoch"] <= epoch]  # never thinned (History)
+        step = records[-1]["step"]
         self.model.load_state_dict(model_state)
         self.history.epochs = records
         self.history.steps = [r for r in self.history.steps if r["step"] <= step]
